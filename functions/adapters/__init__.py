@@ -1,0 +1,1 @@
+"""Adapters to Redis, SQS and MySQL; the domain sees only ``ports``."""

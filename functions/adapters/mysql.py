@@ -1,0 +1,108 @@
+"""MySQL connections (pymysql): one per thread, reconnected after a failure."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from urllib.parse import unquote, urlparse
+
+import pymysql
+import pymysql.cursors
+
+from functions.errors import DependencyDown
+
+MYSQL_ERRORS = (pymysql.err.OperationalError, pymysql.err.InterfaceError, pymysql.err.InternalError)
+
+
+@dataclass(frozen=True)
+class MySqlTarget:
+    host: str
+    port: int
+    user: str
+    password: str
+    database: str
+
+    @classmethod
+    def from_url(cls, url: str) -> MySqlTarget:
+        """``mysql://user:password@host:3306/database``"""
+        parsed = urlparse(url)
+        if parsed.scheme not in ("mysql", "mariadb", "mysql+pymysql"):
+            raise ValueError(f"MYSQL_URL must start with mysql://, got {parsed.scheme!r}")
+        return cls(
+            host=parsed.hostname or "127.0.0.1",
+            port=parsed.port or 3306,
+            user=unquote(parsed.username or "root"),
+            password=unquote(parsed.password or ""),
+            database=(parsed.path or "/surge").lstrip("/") or "surge",
+        )
+
+    def connect(self, database: bool = True) -> pymysql.connections.Connection:
+        return pymysql.connect(
+            host=self.host,
+            port=self.port,
+            user=self.user,
+            password=self.password,
+            database=self.database if database else None,
+            autocommit=False,
+            connect_timeout=2,
+            read_timeout=30,
+            write_timeout=30,
+            charset="utf8mb4",
+            init_command="SET time_zone = '+00:00'",
+        )
+
+
+class MySqlConnections:
+    """Hands each thread its own connection; drops it when it breaks.
+
+    Example::
+
+        db = MySqlConnections(MySqlTarget.from_url(url))
+        with db.transaction() as cur:
+            cur.execute("SELECT 1")
+    """
+
+    def __init__(self, target: MySqlTarget):
+        self.target = target
+        self._local = threading.local()
+
+    def _connection(self) -> pymysql.connections.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            try:
+                conn = self.target.connect()
+            except MYSQL_ERRORS as exc:
+                raise DependencyDown("mysql", exc) from exc
+            self._local.conn = conn
+        return conn
+
+    def _drop(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        self._local.conn = None
+        if conn is not None:
+            with suppress(Exception):  # already broken; nothing to save
+                conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[pymysql.cursors.Cursor]:
+        """A cursor inside one transaction: committed on success, rolled back on error."""
+        conn = self._connection()
+        try:
+            with conn.cursor() as cur:
+                yield cur
+            conn.commit()
+        except MYSQL_ERRORS as exc:
+            self._drop()
+            raise DependencyDown("mysql", exc) from exc
+        except BaseException:
+            try:
+                conn.rollback()
+            except MYSQL_ERRORS:
+                self._drop()
+            raise
+
+    def ping(self) -> None:
+        with self.transaction() as cur:
+            cur.execute("SELECT 1")

@@ -1,0 +1,76 @@
+"""Payments at rest: one multi-row, idempotent insert per batch."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from functions.adapters.mysql import MySqlConnections
+from functions.adapters.ports import Aggregate, SecondBucket
+from functions.payments.model import Payment
+
+
+def _utc(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).replace(tzinfo=None)
+
+
+def _cents(value: Decimal) -> int:
+    return int(value * 100)
+
+
+class MySqlPaymentLedger:
+    def __init__(self, db: MySqlConnections):
+        self._db = db
+
+    def store(self, payments: Sequence[Payment]) -> int:
+        if not payments:
+            return 0
+        rows = [
+            (p.id, Decimal(p.amount_cents) / 100, p.currency, _utc(p.accepted_ms), p.request_id, p.idempotency_key)
+            for p in payments
+        ]
+        placeholders = ",".join(["(%s,%s,%s,%s,%s,%s)"] * len(rows))
+        with self._db.transaction() as cur:
+            # a redelivered message hits the primary key and changes nothing
+            inserted = cur.execute(
+                "INSERT INTO payments (id, amount, currency, accepted_at, request_id, idempotency_key) "
+                f"VALUES {placeholders} ON DUPLICATE KEY UPDATE id = id",
+                [value for row in rows for value in row],
+            )
+        return int(inserted)
+
+    def get(self, payment_id: str) -> dict[str, Any] | None:
+        with self._db.transaction() as cur:
+            cur.execute(
+                "SELECT id, amount, currency, accepted_at, stored_at FROM payments WHERE id = %s",
+                (payment_id,),
+            )
+            row = cur.fetchone()
+        if row is None:
+            return None
+        pid, amount, currency, accepted_at, stored_at = row
+        return {
+            "id": pid,
+            "status": "stored",
+            "amount": f"{amount:.2f}",
+            "currency": currency,
+            "accepted_at": accepted_at.isoformat(timespec="milliseconds") + "Z",
+            "stored_at": stored_at.isoformat(timespec="milliseconds") + "Z",
+        }
+
+    def seconds(self, first_second: int, last_second: int) -> list[SecondBucket]:
+        with self._db.transaction() as cur:
+            cur.execute(
+                "SELECT currency, FLOOR(UNIX_TIMESTAMP(accepted_at)) AS sec, COUNT(*), SUM(amount), "
+                "MIN(amount), MAX(amount) FROM payments "
+                "WHERE accepted_at >= FROM_UNIXTIME(%s) AND accepted_at < FROM_UNIXTIME(%s) "
+                "GROUP BY currency, sec",
+                (first_second, last_second + 1),
+            )
+            rows = cur.fetchall()
+        return [
+            SecondBucket(cur_, int(sec), Aggregate(int(n), _cents(total), _cents(low), _cents(high)))
+            for cur_, sec, n, total, low, high in rows
+        ]

@@ -1,0 +1,121 @@
+"""Payments' hot state in Redis: in-flight markers and per-second statistics buckets.
+
+Each currency has one hash per minute (``<prefix>stats:pay:<CUR>:<minute>``) holding
+per-second fields (``c:<s>``, ``s:<s>``, ``mn:<s>``, ``mx:<s>``) and the minute totals
+(``c``, ``s``, ``mn``, ``mx``). A 20-minute window is read in one Lua call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import redis
+
+from functions.adapters.ports import Aggregate, SecondBucket
+from functions.adapters.redis_client import script
+from functions.errors import DependencyDown
+from functions.payments.model import Payment
+
+
+class RedisPaymentCounters:
+    def __init__(self, client: redis.Redis, prefix: str, marker_ttl: int, window_seconds: int):
+        self._client = client
+        self._prefix = prefix
+        self._marker_ttl = marker_ttl
+        # keep a minute for as long as any window can still reach it, plus slack
+        self._stats_ttl = window_seconds + 300
+        self._record = script(client, "record_payment")
+        self._window = script(client, "payment_window")
+
+    def _marker_key(self, payment_id: str) -> str:
+        return f"{self._prefix}pay:{payment_id}"
+
+    def _minute_key(self, currency: str, minute: int) -> str:
+        return f"{self._prefix}stats:pay:{currency}:{minute}"
+
+    @property
+    def _currencies_key(self) -> str:
+        return f"{self._prefix}stats:pay:currencies"
+
+    def record(self, payment: Payment) -> None:
+        second = payment.accepted_ms // 1000
+        try:
+            self._record(
+                keys=[
+                    self._marker_key(payment.id),
+                    self._minute_key(payment.currency, second // 60),
+                    self._currencies_key,
+                ],
+                args=[
+                    payment.amount_cents,
+                    payment.currency,
+                    payment.accepted_ms,
+                    second % 60,
+                    self._marker_ttl,
+                    self._stats_ttl,
+                ],
+            )
+        except redis.RedisError as exc:
+            raise DependencyDown("redis", exc) from exc
+
+    def marker(self, payment_id: str) -> dict[str, Any] | None:
+        try:
+            data = self._client.hgetall(self._marker_key(payment_id))
+        except redis.RedisError as exc:
+            raise DependencyDown("redis", exc) from exc
+        return data or None
+
+    def window(self, first_second: int, last_second: int) -> dict[str, Aggregate]:
+        try:
+            rows = self._window(
+                keys=[self._currencies_key],
+                args=[f"{self._prefix}stats:pay:", first_second, last_second],
+            )
+        except redis.RedisError as exc:
+            raise DependencyDown("redis", exc) from exc
+        return {
+            str(cur): Aggregate(int(count), int(total), int(low), int(high)) for cur, count, total, low, high in rows
+        }
+
+    def minute_aggregates(self, first_second: int, last_second: int) -> dict[tuple[str, int], Aggregate]:
+        """Per (currency, minute) totals for whole minutes within the span; for reconcile."""
+        currencies = self._client.smembers(self._currencies_key)
+        minutes = range(-(-first_second // 60), (last_second + 1) // 60)
+        pipe = self._client.pipeline(transaction=False)
+        keys = [(cur, m) for cur in sorted(currencies) for m in minutes]
+        for cur, m in keys:
+            pipe.hmget(self._minute_key(cur, m), "c", "s", "mn", "mx")
+        result = {}
+        for key, (c, s, mn, mx) in zip(keys, pipe.execute(), strict=True):
+            if c is not None and int(c) > 0:
+                result[key] = Aggregate(int(c), int(s), int(mn), int(mx))
+        return result
+
+    def replace_seconds(self, currency: str, minute: int, buckets: Sequence[SecondBucket]) -> None:
+        """Overwrite one minute of one currency with ``buckets`` (from MySQL), atomically."""
+        key = self._minute_key(currency, minute)
+        fields: dict[str, int] = {}
+        total = Aggregate()
+        for bucket in buckets:
+            o = bucket.second - minute * 60
+            agg = bucket.aggregate
+            fields.update(
+                {
+                    f"c:{o}": agg.count,
+                    f"s:{o}": agg.total_cents,
+                    f"mn:{o}": agg.min_cents or 0,
+                    f"mx:{o}": agg.max_cents or 0,
+                }
+            )
+            total = total.merge(agg)
+        pipe = self._client.pipeline(transaction=True)
+        pipe.delete(key)
+        if total.count:
+            fields.update(
+                {"c": total.count, "s": total.total_cents, "mn": total.min_cents or 0, "mx": total.max_cents or 0}
+            )
+            pipe.hset(key, mapping=fields)
+            pipe.expire(key, self._stats_ttl)
+            pipe.sadd(self._currencies_key, currency)
+        pipe.execute()

@@ -1,0 +1,187 @@
+"""SQS through plain boto3: works against AWS, LocalStack or MiniStack alike.
+
+``SqsQueue.send`` puts one message per call (Lambda). In a long-lived gateway process
+``BatchingSender`` coalesces concurrent calls into ``SendMessageBatch`` (up to 10
+entries, waiting at most a few ms) and answers each caller only for its own entry.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+import time
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any
+
+import boto3
+import botocore.exceptions
+from botocore.config import Config
+
+from functions.errors import DependencyDown
+
+_SQS_ERRORS = (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError)
+
+
+def sqs_client(endpoint_url: str | None, region: str, pool: int = 64) -> Any:
+    """A boto3 SQS client that fails fast (a 503 beats a hung request)."""
+    kwargs: dict[str, Any] = {}
+    if endpoint_url and not os.environ.get("AWS_ACCESS_KEY_ID"):
+        # emulators accept any credentials; never needed against real AWS
+        kwargs.update(aws_access_key_id="test", aws_secret_access_key="test")
+    config = Config(
+        connect_timeout=1,
+        read_timeout=5,
+        retries={"max_attempts": 2, "mode": "standard"},
+        max_pool_connections=pool,
+    )
+    session = boto3.session.Session()
+    return session.client("sqs", endpoint_url=endpoint_url, region_name=region, config=config, **kwargs)
+
+
+def _attributes(attributes: dict[str, str] | None) -> dict[str, Any]:
+    return {k: {"DataType": "String", "StringValue": v} for k, v in (attributes or {}).items()}
+
+
+class SqsQueue:
+    """Queues by name; urls are looked up once and cached."""
+
+    def __init__(self, client: Any):
+        self.client = client
+        self._urls: dict[str, str] = {}
+
+    def url(self, queue: str) -> str:
+        if queue not in self._urls:
+            try:
+                self._urls[queue] = self.client.get_queue_url(QueueName=queue)["QueueUrl"]
+            except _SQS_ERRORS as exc:
+                raise DependencyDown("sqs", exc) from exc
+        return self._urls[queue]
+
+    def send(self, queue: str, body: str, attributes: dict[str, str] | None = None) -> str:
+        try:
+            response = self.client.send_message(
+                QueueUrl=self.url(queue), MessageBody=body, MessageAttributes=_attributes(attributes)
+            )
+        except _SQS_ERRORS as exc:
+            raise DependencyDown("sqs", exc) from exc
+        return str(response["MessageId"])
+
+    def send_batch(self, queue: str, entries: list[tuple[str, dict[str, str] | None]]) -> list[str | Exception]:
+        """Send up to 10 messages; one result per entry: its message id or the error."""
+        try:
+            response = self.client.send_message_batch(
+                QueueUrl=self.url(queue),
+                Entries=[
+                    {"Id": str(i), "MessageBody": body, "MessageAttributes": _attributes(attrs)}
+                    for i, (body, attrs) in enumerate(entries)
+                ],
+            )
+        except (DependencyDown, *_SQS_ERRORS) as exc:
+            error = exc if isinstance(exc, DependencyDown) else DependencyDown("sqs", exc)
+            return [error] * len(entries)
+        results: list[str | Exception] = [DependencyDown("sqs", None)] * len(entries)
+        for ok in response.get("Successful", []):
+            results[int(ok["Id"])] = str(ok["MessageId"])
+        for failed in response.get("Failed", []):
+            results[int(failed["Id"])] = DependencyDown("sqs", RuntimeError(failed.get("Code")))
+        return results
+
+    def depth(self, queue: str) -> dict[str, int]:
+        try:
+            attrs = self.client.get_queue_attributes(
+                QueueUrl=self.url(queue),
+                AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+            )["Attributes"]
+        except _SQS_ERRORS as exc:
+            raise DependencyDown("sqs", exc) from exc
+        return {
+            "visible": int(attrs.get("ApproximateNumberOfMessages", 0)),
+            "in_flight": int(attrs.get("ApproximateNumberOfMessagesNotVisible", 0)),
+        }
+
+
+class BatchingSender:
+    """Coalesces concurrent ``send`` calls into ``SendMessageBatch`` calls, per queue.
+
+    Example::
+
+        sender = BatchingSender(SqsQueue(client), max_wait_ms=2)
+        message_id = sender.send("surge-payments", body)   # blocks until this entry is in SQS
+    """
+
+    MAX_BATCH = 10
+
+    def __init__(self, target: SqsQueue, max_wait_ms: float = 2.0, senders: int = 4):
+        self._target = target
+        self._max_wait = max_wait_ms / 1000
+        self._senders = senders
+        self._lanes: dict[str, queue.Queue[tuple[str, dict[str, str] | None, Future[str]]]] = {}
+        self._lock = threading.Lock()
+
+    def send(self, queue_name: str, body: str, attributes: dict[str, str] | None = None) -> str:
+        future: Future[str] = Future()
+        self._lane(queue_name).put((body, attributes, future))
+        try:
+            # boto3's own timeouts (1 s connect, 5 s read, 2 attempts) end a send sooner
+            return future.result(timeout=15)
+        except FutureTimeout as exc:
+            raise DependencyDown("sqs", exc) from exc
+
+    def depth(self, queue_name: str) -> dict[str, int]:
+        return self._target.depth(queue_name)
+
+    def _lane(self, queue_name: str) -> queue.Queue[tuple[str, dict[str, str] | None, Future[str]]]:
+        lane = self._lanes.get(queue_name)
+        if lane is None:
+            with self._lock:
+                lane = self._lanes.get(queue_name)
+                if lane is None:
+                    lane = self._lanes[queue_name] = queue.Queue()
+                    for n in range(self._senders):
+                        threading.Thread(
+                            target=self._run, args=(queue_name, lane), name=f"sqs-{queue_name}-{n}", daemon=True
+                        ).start()
+        return lane
+
+    def _take_batch(
+        self, lane: queue.Queue[tuple[str, dict[str, str] | None, Future[str]]]
+    ) -> list[tuple[str, dict[str, str] | None, Future[str]]]:
+        batch = [lane.get()]
+        deadline = time.monotonic() + self._max_wait
+        while len(batch) < self.MAX_BATCH:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            try:
+                batch.append(lane.get(timeout=remaining))
+            except queue.Empty:
+                break
+        return batch
+
+    def _run(self, queue_name: str, lane: queue.Queue[tuple[str, dict[str, str] | None, Future[str]]]) -> None:
+        while True:
+            batch = self._take_batch(lane)
+            results = self._target.send_batch(queue_name, [(body, attrs) for body, attrs, _ in batch])
+            for (_, _, future), result in zip(batch, results, strict=True):
+                if isinstance(result, Exception):
+                    future.set_exception(result)
+                else:
+                    future.set_result(result)
+
+
+def ensure_queues(client: Any, main: str, dlq: str, max_receive_count: int, visibility_timeout: int) -> str:
+    """Create ``dlq`` and ``main`` (redriving to it after N receives); return the main url."""
+    dlq_url = client.create_queue(QueueName=dlq, Attributes={"MessageRetentionPeriod": "1209600"})["QueueUrl"]
+    dlq_arn = client.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    redrive = f'{{"deadLetterTargetArn":"{dlq_arn}","maxReceiveCount":"{max_receive_count}"}}'
+    attributes = {"VisibilityTimeout": str(visibility_timeout), "RedrivePolicy": redrive}
+    try:
+        url = client.create_queue(QueueName=main, Attributes=attributes)["QueueUrl"]
+    except botocore.exceptions.ClientError as exc:
+        if "QueueAlreadyExists" not in str(exc) and "QueueNameExists" not in str(exc):
+            raise
+        url = client.get_queue_url(QueueName=main)["QueueUrl"]
+    client.set_queue_attributes(QueueUrl=url, Attributes=attributes)
+    return str(url)

@@ -1,0 +1,89 @@
+"""Wire the adapters to the services once per process (a Lambda container or a worker).
+
+``surge()`` returns the wired object graph, built lazily from the environment.
+Tests call ``use(build(settings))`` with their own settings, or pass fakes to ``build``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+
+from functions.adapters.idempotency import RedisIdempotency
+from functions.adapters.mysql import MySqlConnections, MySqlTarget
+from functions.adapters.mysql_payments import MySqlPaymentLedger
+from functions.adapters.ports import MessageQueue, PaymentCounters, PaymentLedger
+from functions.adapters.redis_client import connect
+from functions.adapters.redis_payments import RedisPaymentCounters
+from functions.adapters.sqs import BatchingSender, SqsQueue, sqs_client
+from functions.config import Settings, get_settings
+from functions.payments.service import PaymentService
+from functions.statistics.service import StatisticsService
+
+
+@dataclass
+class Surge:
+    """Everything a function needs, wired."""
+
+    settings: Settings
+    redis: redis.Redis
+    sqs: SqsQueue
+    queue: MessageQueue
+    db: MySqlConnections
+    counters: PaymentCounters
+    ledger: PaymentLedger
+    payments: PaymentService
+    statistics: StatisticsService
+    # extra reconcile steps by name (checkout adds stock): fn(now_s) -> report
+    reconcilers: dict[str, Callable[[int], dict[str, Any]]] = field(default_factory=dict)
+
+
+def build(
+    settings: Settings,
+    *,
+    queue: MessageQueue | None = None,
+    counters: PaymentCounters | None = None,
+    ledger: PaymentLedger | None = None,
+) -> Surge:
+    """Real adapters unless a fake is passed in."""
+    redis_client = connect(settings.redis_url)
+    sqs = SqsQueue(sqs_client(settings.sqs_endpoint_url, settings.aws_region))
+    if queue is None:
+        queue = BatchingSender(sqs, settings.sqs_batch_wait_ms) if settings.sqs_batching else sqs
+    db = MySqlConnections(MySqlTarget.from_url(settings.mysql_url))
+    counters = counters or RedisPaymentCounters(
+        redis_client, settings.redis_prefix, settings.payment_marker_ttl_seconds, settings.stats_window_seconds
+    )
+    ledger = ledger or MySqlPaymentLedger(db)
+    idempotency = RedisIdempotency(redis_client, settings.redis_prefix, settings.idempotency_ttl_seconds)
+    payments = PaymentService(queue, counters, ledger, idempotency, settings.queue_name("payments"))
+    return Surge(
+        settings=settings,
+        redis=redis_client,
+        sqs=sqs,
+        queue=queue,
+        db=db,
+        counters=counters,
+        ledger=ledger,
+        payments=payments,
+        statistics=StatisticsService(counters),
+    )
+
+
+_current: Surge | None = None
+
+
+def surge() -> Surge:
+    global _current
+    if _current is None:
+        _current = build(get_settings())
+    return _current
+
+
+def use(instance: Surge | None) -> None:
+    """Replace the wired graph (tests); ``None`` rebuilds from the environment next time."""
+    global _current
+    _current = instance

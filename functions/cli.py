@@ -1,0 +1,84 @@
+"""Operator commands: ``python -m functions.cli <command>`` (or ``./surge <command>``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from functions.config import Settings
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    from functions.runtime.stack import StackOptions, run
+
+    return run(
+        StackOptions(host=args.host, port=args.port, gateway_workers=args.gateway_workers, sqs_port=args.sqs_port)
+    )
+
+
+def cmd_prepare(args: argparse.Namespace) -> int:
+    from functions.runtime.stack import prepare
+
+    applied = prepare(Settings.from_env())
+    print(json.dumps({"migrations_applied": applied}))
+    return 0
+
+
+def _dlq_pair(settings: Settings, kind: str) -> tuple[Any, str, str]:
+    from functions.adapters.sqs import sqs_client
+
+    client = sqs_client(settings.sqs_endpoint_url, settings.aws_region)
+    main = client.get_queue_url(QueueName=settings.queue_name(kind))["QueueUrl"]
+    dlq = client.get_queue_url(QueueName=f"{settings.queue_name(kind)}-dlq")["QueueUrl"]
+    return client, main, dlq
+
+
+def cmd_dlq(args: argparse.Namespace) -> int:
+    from functions.runtime.dlq import redrive, show
+
+    settings = Settings.from_env()
+    client, main, dlq = _dlq_pair(settings, args.queue)
+    if args.action == "show":
+        print(json.dumps(show(client, dlq, peek=args.peek), indent=2))
+    else:
+        print(json.dumps({"redriven": redrive(client, dlq, main, limit=args.limit)}))
+    return 0
+
+
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    from functions.bootstrap import surge
+    from functions.reconcile.schedule import reconcile
+
+    print(json.dumps(reconcile(surge()), indent=2))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="surge", description=__doc__)
+    sub = root.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up", help="run the whole local stack")
+    up.add_argument("--host", default="127.0.0.1")
+    up.add_argument("--port", type=int, default=8000)
+    up.add_argument("--gateway-workers", type=int, default=2)
+    up.add_argument("--sqs-port", type=int, default=4566, help="port of the embedded SQS emulator")
+    up.set_defaults(func=cmd_up)
+    sub.add_parser("prepare", help="apply the schema and create the queues").set_defaults(func=cmd_prepare)
+    dlq = sub.add_parser("dlq", help="show or redrive a dead-letter queue")
+    dlq.add_argument("action", choices=["show", "redrive"])
+    dlq.add_argument("--queue", default="payments", help="payments or orders")
+    dlq.add_argument("--peek", type=int, default=5, help="messages to show")
+    dlq.add_argument("--limit", type=int, default=10_000, help="most messages to redrive")
+    dlq.set_defaults(func=cmd_dlq)
+    sub.add_parser("reconcile", help="rebuild Redis from MySQL now; print the drift").set_defaults(func=cmd_reconcile)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

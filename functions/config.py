@@ -1,0 +1,73 @@
+"""Settings, read once from the environment, with defaults that work on one machine."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+
+def _env(name: str, default: str) -> str:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    return _env(name, "1" if default else "0").lower() in ("1", "true", "yes", "on")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable about Surge.
+
+    Example::
+
+        settings = Settings.from_env()
+        settings.queue_name("payments")   # -> "surge-payments"
+    """
+
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_prefix: str = "surge:"
+    mysql_url: str = "mysql://root@127.0.0.1:3306/surge"
+    sqs_endpoint_url: str | None = None
+    aws_region: str = "us-east-1"
+    queue_prefix: str = "surge-"
+    max_receive_count: int = 5
+    visibility_timeout: int = 30
+    stats_window_seconds: int = 1200
+    idempotency_ttl_seconds: int = 86400
+    payment_marker_ttl_seconds: int = 86400
+    default_currency: str = "EUR"
+    max_body_bytes: int = 16 * 1024
+    # Coalesce SQS sends into SendMessageBatch; on only in long-lived gateway processes.
+    sqs_batching: bool = False
+    sqs_batch_wait_ms: float = 2.0
+    admin_key: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        return cls(
+            redis_url=_env("REDIS_URL", cls.redis_url),
+            redis_prefix=_env("REDIS_PREFIX", cls.redis_prefix),
+            mysql_url=_env("MYSQL_URL", cls.mysql_url),
+            sqs_endpoint_url=os.environ.get("SQS_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL_SQS") or None,
+            aws_region=_env("AWS_REGION", _env("AWS_DEFAULT_REGION", cls.aws_region)),
+            queue_prefix=_env("QUEUE_PREFIX", cls.queue_prefix),
+            max_receive_count=int(_env("MAX_RECEIVE_COUNT", str(cls.max_receive_count))),
+            visibility_timeout=int(_env("VISIBILITY_TIMEOUT", str(cls.visibility_timeout))),
+            stats_window_seconds=int(_env("STATS_WINDOW_SECONDS", str(cls.stats_window_seconds))),
+            default_currency=_env("DEFAULT_CURRENCY", cls.default_currency),
+            sqs_batching=_env_bool("SQS_BATCHING", cls.sqs_batching),
+            sqs_batch_wait_ms=float(_env("SQS_BATCH_WAIT_MS", str(cls.sqs_batch_wait_ms))),
+            admin_key=_env("ADMIN_KEY", ""),
+        )
+
+    def queue_name(self, kind: str) -> str:
+        """Name of a queue by kind: ``payments``, ``payments-dlq``, ``orders``…"""
+        return f"{self.queue_prefix}{kind}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings.from_env()

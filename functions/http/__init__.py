@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by every route: request parsing, responses, error mapping."""

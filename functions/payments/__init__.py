@@ -1,0 +1,1 @@
+"""Payments: accept (POST /payment), look up (GET /payments/{id}), store (worker)."""

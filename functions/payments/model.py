@@ -1,0 +1,78 @@
+"""The payment as the domain sees it, and its wire form on the payments queue."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from functions.errors import ValidationFailed
+from functions.http.request import reject_unknown_fields
+from functions.ids import is_id
+from functions.money import CURRENCIES, MAX_AMOUNT_CENTS, format_cents, parse_amount, parse_currency
+
+MESSAGE_TYPE = "payment.accepted"
+
+
+@dataclass(frozen=True)
+class PaymentRequest:
+    """A validated ``POST /payment`` body."""
+
+    amount_cents: int
+    currency: str
+
+    @classmethod
+    def from_body(cls, body: dict[str, Any], default_currency: str) -> PaymentRequest:
+        reject_unknown_fields(body, {"amount", "currency"})
+        if "amount" not in body:
+            raise ValidationFailed("amount is required", field="amount")
+        return cls(parse_amount(body["amount"]), parse_currency(body.get("currency"), default_currency))
+
+
+@dataclass(frozen=True)
+class Payment:
+    """An accepted payment: the id and the acceptance time are minted at the gateway."""
+
+    id: str
+    amount_cents: int
+    currency: str
+    accepted_ms: int
+    request_id: str | None = None
+    idempotency_key: str | None = None
+
+    @property
+    def amount(self) -> str:
+        return format_cents(self.amount_cents)
+
+    def to_message(self) -> str:
+        return json.dumps({"type": MESSAGE_TYPE, **asdict(self)}, separators=(",", ":"))
+
+    @classmethod
+    def from_message(cls, body: str) -> Payment:
+        """Parse a queue message; ``ValueError`` when it is not a well-formed payment."""
+        data = json.loads(body)
+        if not isinstance(data, dict) or data.get("type") != MESSAGE_TYPE:
+            raise ValueError("not a payment message")
+        payment = cls(
+            id=data["id"],
+            amount_cents=data["amount_cents"],
+            currency=data["currency"],
+            accepted_ms=data["accepted_ms"],
+            request_id=data.get("request_id"),
+            idempotency_key=data.get("idempotency_key"),
+        )
+        if not (
+            isinstance(payment.id, str)
+            and is_id(payment.id)
+            and type(payment.amount_cents) is int
+            and 0 < payment.amount_cents <= MAX_AMOUNT_CENTS
+            and payment.currency in CURRENCIES
+            and type(payment.accepted_ms) is int
+            and payment.accepted_ms > 0
+        ):
+            raise ValueError("payment message has invalid fields")
+        return payment
+
+    def accepted_body(self) -> dict[str, Any]:
+        """What the client is told on 202."""
+        return {"id": self.id, "status": "accepted", "amount": self.amount, "currency": self.currency}

@@ -1,0 +1,32 @@
+"""POST /payment, GET /payments/{id}"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint, Response
+
+from functions.bootstrap import surge
+from functions.http.request import json_object
+from functions.payments.model import PaymentRequest
+
+bp = Blueprint(__name__)
+
+
+@bp.route("/payment", methods=["POST"])
+def create_payment() -> Response:
+    app = surge()
+    request = bp.current_request
+    body = json_object(request, app.settings.max_body_bytes)
+    payment = PaymentRequest.from_body(body, app.settings.default_currency)
+    accepted = app.payments.accept(
+        payment,
+        request_id=request.context["requestId"],
+        idempotency_key=request.headers.get("idempotency-key"),
+    )
+    return Response(body=accepted, status_code=202, headers={"Location": f"/payments/{accepted['id']}"})
+
+
+@bp.route("/payments/{payment_id}", methods=["GET"])
+def get_payment(payment_id: str) -> dict[str, Any]:
+    return surge().payments.status(payment_id)

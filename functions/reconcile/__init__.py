@@ -1,0 +1,1 @@
+"""Scheduled reconciliation: MySQL is the truth, Redis is rebuilt from it."""

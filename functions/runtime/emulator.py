@@ -1,0 +1,64 @@
+"""The embedded SQS emulator (MiniStack) for machines without Docker or AWS.
+
+It lives in its own virtualenv (``.venv-ministack``), so it can never lend the app a
+package the app forgot to declare.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from functions.adapters.sqs import sqs_client
+
+REPO = Path(__file__).resolve().parents[2]
+MINISTACK_BIN = REPO / ".venv-ministack" / "bin" / "ministack"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex((host, port)) == 0
+
+
+def start_ministack(port: int, log_path: Path) -> subprocess.Popen[bytes]:
+    """Start MiniStack bound to 127.0.0.1:``port`` and wait until SQS answers."""
+    binary = Path(os.environ.get("MINISTACK_BIN", MINISTACK_BIN))
+    if not binary.exists():
+        raise RuntimeError(f"{binary} is missing: run ./surge setup (or set SQS_ENDPOINT_URL)")
+    env = {
+        **os.environ,
+        "BIND_HOST": "127.0.0.1",  # else it listens on 0.0.0.0
+        "GATEWAY_PORT": str(port),
+        "IOT_MTLS_ENABLED": "0",
+        "SFTP_ENABLED": "0",
+    }
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log = log_path.open("ab")
+    process = subprocess.Popen([str(binary)], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    wait_for_sqs(f"http://127.0.0.1:{port}", process)
+    return process
+
+
+def wait_for_sqs(endpoint: str, process: subprocess.Popen[bytes] | None = None, timeout: float = 30) -> None:
+    client = sqs_client(endpoint, "us-east-1")
+    deadline = time.monotonic() + timeout
+    while True:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"SQS emulator exited with {process.returncode}")
+        try:
+            client.list_queues()
+            return
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)

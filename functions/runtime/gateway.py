@@ -1,0 +1,114 @@
+"""API Gateway, locally: Chalice's own ``LocalGateway`` behind a WSGI server (granian).
+
+``LocalGateway`` builds the same proxy events and gives the same 403/405/415 answers
+as ``chalice local``; only the slow single-threaded HTTP server is replaced.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from chalice import Chalice
+from chalice.config import Config
+from chalice.local import LocalGateway, LocalGatewayException
+
+from functions.ids import new_id
+
+# API Gateway refuses payloads over 10 MB; we stop reading much earlier.
+MAX_REQUEST_BYTES = 1024 * 1024
+
+_REASONS = {
+    200: "OK",
+    202: "Accepted",
+    204: "No Content",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    413: "Payload Too Large",
+    415: "Unsupported Media Type",
+    422: "Unprocessable Entity",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+}
+
+StartResponse = Callable[[str, list[tuple[str, str]]], Any]
+
+
+class ProxyGateway(LocalGateway):
+    """``LocalGateway`` plus what API Gateway adds: the caller's address and a request id."""
+
+    def _generate_lambda_event(self, method: str, path: str, headers: Any, body: bytes | None) -> Any:
+        event = super()._generate_lambda_event(method, path, headers, body)
+        forwarded = event["headers"].get("x-forwarded-for", "")
+        if forwarded:
+            event["requestContext"]["identity"]["sourceIp"] = forwarded.split(",")[-1].strip()
+        event["requestContext"]["requestId"] = new_id()
+        event["requestContext"]["stage"] = "api"
+        return event
+
+
+def _json_error(status: int, code: str, message: str) -> tuple[int, dict[str, str], bytes]:
+    return status, {"Content-Type": "application/json"}, json.dumps({"code": code, "message": message}).encode()
+
+
+class WsgiGateway:
+    """A WSGI application serving a Chalice app the way API Gateway would."""
+
+    def __init__(self, app: Chalice, stage: str = "local"):
+        config = Config.create(chalice_stage=stage, app_name=app.app_name, lambda_timeout=30, lambda_memory_size=512)
+        self._gateway = ProxyGateway(app, config)
+
+    def handle(
+        self, method: str, path: str, headers: dict[str, str], body: bytes | None
+    ) -> tuple[int, dict[str, str], bytes]:
+        try:
+            response = self._gateway.handle_request(method, path, headers, body)
+        except LocalGatewayException as exc:
+            return exc.CODE, dict(exc.headers), exc.body or b""
+        out_headers = dict(response.get("headers") or {})
+        for name, values in (response.get("multiValueHeaders") or {}).items():
+            out_headers[name] = ", ".join(values)
+        raw = response.get("body")
+        if raw is None:
+            payload = b""
+        elif response.get("isBase64Encoded"):
+            payload = base64.b64decode(raw)
+        else:
+            payload = raw.encode() if isinstance(raw, str) else raw
+        return int(response["statusCode"]), out_headers, payload
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        headers = {k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")}
+        if environ.get("CONTENT_TYPE"):
+            headers["content-type"] = environ["CONTENT_TYPE"]
+        remote = environ.get("REMOTE_ADDR", "127.0.0.1")
+        headers["x-forwarded-for"] = (
+            f"{headers['x-forwarded-for']}, {remote}" if "x-forwarded-for" in headers else remote
+        )
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = -1
+        if length < 0:
+            status, out_headers, payload = _json_error(400, "invalid_request", "bad Content-Length")
+        elif length > MAX_REQUEST_BYTES:
+            status, out_headers, payload = _json_error(413, "payload_too_large", "request body is too large")
+        else:
+            body = environ["wsgi.input"].read(length) if length else None
+            path = environ.get("PATH_INFO") or "/"
+            if environ.get("QUERY_STRING"):
+                path = f"{path}?{environ['QUERY_STRING']}"
+            status, out_headers, payload = self.handle(environ["REQUEST_METHOD"], path, headers, body)
+        if payload and not any(k.lower() == "content-type" for k in out_headers):
+            out_headers["Content-Type"] = "application/json"  # API Gateway's default
+        out_headers["Content-Length"] = str(len(payload))
+        start_response(f"{status} {_REASONS.get(status, 'Status')}", list(out_headers.items()))
+        return [payload]

@@ -1,0 +1,60 @@
+"""``@app.schedule`` handlers, locally: each runs at its rate on a thread of its own."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from typing import Any
+
+from chalice import Chalice
+from chalice.app import ScheduledEventConfig
+from chalice.local import LambdaContext
+
+from functions.observability import logger
+
+_UNITS = {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "day": 86400, "days": 86400}
+
+
+def rate_seconds(expression: Any) -> float:
+    """``rate(1 minute)`` -> 60. Cron expressions are not emulated locally."""
+    text = expression if isinstance(expression, str) else expression.to_string()
+    match = re.fullmatch(r"rate\((\d+) (\w+)\)", text.strip())
+    if not match or match.group(2) not in _UNITS:
+        raise ValueError(f"only rate() schedules run locally, got {text!r}")
+    return int(match.group(1)) * _UNITS[match.group(2)]
+
+
+def scheduled_event(name: str) -> dict[str, Any]:
+    return {
+        "version": "0",
+        "id": str(time.time_ns()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "region": "us-east-1",
+        "resources": [f"arn:aws:events:us-east-1:123456789012:rule/{name}"],
+        "detail": {},
+    }
+
+
+def start_schedules(app: Chalice, stop: threading.Event, speedup: float = 1.0) -> list[threading.Thread]:
+    threads = []
+    for source in app.event_sources:
+        if not isinstance(source, ScheduledEventConfig):
+            continue
+        period = rate_seconds(source.schedule_expression) / speedup
+        handler = app.handler_map[source.name]
+
+        def loop(name: str = source.name, handler: Any = handler, period: float = period) -> None:
+            while not stop.wait(period):
+                try:
+                    handler(scheduled_event(name), LambdaContext(name, memory_size=512))
+                except Exception:
+                    logger.exception("scheduled function failed", extra={"handler": name})
+
+        thread = threading.Thread(target=loop, name=f"schedule-{source.name}", daemon=True)
+        thread.start()
+        threads.append(thread)
+    return threads

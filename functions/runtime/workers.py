@@ -1,0 +1,47 @@
+"""The worker process: SQS pollers for every ``on_sqs_message`` handler and the schedules.
+
+``python -m functions.runtime.workers`` — stops gracefully on SIGTERM/SIGINT: batches in
+progress complete (successes deleted, failures left to come back), then it exits.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+
+from functions.adapters.sqs import sqs_client
+from functions.config import get_settings
+from functions.observability import logger
+from functions.runtime.pollers import SqsPoller, mappings_of
+from functions.runtime.scheduler import start_schedules
+
+
+def main() -> int:
+    sys.path.insert(0, os.getcwd())
+    from app import app
+
+    settings = get_settings()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    client = sqs_client(settings.sqs_endpoint_url, settings.aws_region)
+    per_queue = int(os.environ.get("POLLERS_PER_QUEUE", "2"))
+    pollers = [
+        SqsPoller(client, mapping, stop, settings.aws_region) for mapping in mappings_of(app) for _ in range(per_queue)
+    ]
+    for poller in pollers:
+        poller.start()
+    if os.environ.get("SCHEDULES", "1") != "0":
+        start_schedules(app, stop, speedup=float(os.environ.get("SCHEDULE_SPEEDUP", "1")))
+    logger.info("workers started", extra={"pollers": [p.name for p in pollers]})
+    stop.wait()
+    for poller in pollers:
+        poller.join(timeout=60)
+    logger.info("workers stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Live statistics of the last 20 minutes, from Redis only."""

@@ -1,0 +1,26 @@
+"""GET /statistics"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint
+
+from functions.bootstrap import surge
+from functions.errors import ValidationFailed
+from functions.http.request import query_int
+from functions.money import CURRENCIES
+
+bp = Blueprint(__name__)
+
+
+@bp.route("/statistics", methods=["GET"])
+def statistics() -> dict[str, Any]:
+    app = surge()
+    request = bp.current_request
+    limit = app.settings.stats_window_seconds
+    window = query_int(request, "window", default=limit, low=1, high=limit)
+    currency = (request.query_params or {}).get("currency", app.settings.default_currency)
+    if currency not in CURRENCIES:
+        raise ValidationFailed('currency must be an upper-case ISO 4217 code such as "EUR"', field="currency")
+    return app.statistics.snapshot(window, currency)

@@ -1,0 +1,1 @@
+"""SQS-triggered functions: each stores one batch and reports its partial failures."""
