@@ -23,6 +23,8 @@ from functions.adapters.sqs import ensure_queues, sqs_client
 from functions.config import Settings
 from functions.runtime.emulator import REPO, port_open, start_ministack
 
+ROUTES = ["POST /payment", "GET /payments/{id}", "GET /statistics", "GET /health"]
+
 
 @dataclass(frozen=True)
 class StackOptions:
@@ -52,7 +54,7 @@ def prepare(settings: Settings) -> list[str]:
     return applied
 
 
-def _wait_healthy(url: str, timeout: float = 30) -> bool:
+def wait_healthy(url: str, timeout: float = 30) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -64,8 +66,40 @@ def _wait_healthy(url: str, timeout: float = 30) -> bool:
     return False
 
 
+Children = list[tuple[str, "subprocess.Popen[bytes]"]]
+
+
+def start_app_processes(env: dict[str, str], options: StackOptions) -> Children:
+    """The gateway (granian, several processes) and the worker process, with ``env``."""
+    gateway_env = {**env, "SQS_BATCHING": env.get("SQS_BATCHING", "1")}
+    granian = str(Path(sys.executable).with_name("granian"))
+    gateway = subprocess.Popen(
+        [granian, "--interface", "wsgi", "--host", options.host, "--port", str(options.port),
+         "--workers", str(options.gateway_workers), "--blocking-threads", str(options.gateway_threads),
+         "--backlog", "2048", "--working-dir", str(REPO), "--log-level", "warning",
+         "functions.runtime.wsgi:application"],
+        env=gateway_env, cwd=REPO, start_new_session=True,
+    )  # fmt: skip
+    workers = subprocess.Popen(
+        [sys.executable, "-m", "functions.runtime.workers"], env=env, cwd=REPO, start_new_session=True
+    )
+    return [("gateway", gateway), ("workers", workers)]
+
+
+def stop_processes(children: Children, timeout: float = 70) -> None:
+    """SIGTERM in reverse start order, so the emulator outlives its clients."""
+    for _name, process in reversed(children):
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
 def run(options: StackOptions) -> int:
-    children: list[tuple[str, subprocess.Popen[bytes]]] = []
+    children: Children = []
     env = dict(os.environ)
     if not (env.get("SQS_ENDPOINT_URL") or env.get("AWS_ENDPOINT_URL_SQS")):
         if port_open(options.sqs_port):
@@ -80,53 +114,14 @@ def run(options: StackOptions) -> int:
     applied = prepare(settings)
     print(f"MySQL     {MySqlTarget.from_url(settings.mysql_url).database} schema ready {applied or ''}", flush=True)
     print(f"Redis     {settings.redis_url} prefix {settings.redis_prefix!r}", flush=True)
-    gateway_env = {**env, "SQS_BATCHING": env.get("SQS_BATCHING", "1")}
-    granian = str(Path(sys.executable).with_name("granian"))
-    children.append(
-        (
-            "gateway",
-            subprocess.Popen(
-                [
-                    granian,
-                    "--interface",
-                    "wsgi",
-                    "--host",
-                    options.host,
-                    "--port",
-                    str(options.port),
-                    "--workers",
-                    str(options.gateway_workers),
-                    "--blocking-threads",
-                    str(options.gateway_threads),
-                    "--backlog",
-                    "2048",
-                    "--working-dir",
-                    str(REPO),
-                    "--log-level",
-                    "warning",
-                    "functions.runtime.wsgi:application",
-                ],
-                env=gateway_env,
-                cwd=REPO,
-                start_new_session=True,
-            ),
-        )
-    )
-    children.append(
-        (
-            "workers",
-            subprocess.Popen(
-                [sys.executable, "-m", "functions.runtime.workers"], env=env, cwd=REPO, start_new_session=True
-            ),
-        )
-    )
+    children += start_app_processes(env, options)
     base = f"http://{options.host}:{options.port}"
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    healthy = _wait_healthy(f"{base}/health")
+    healthy = wait_healthy(f"{base}/health")
     print(f"Gateway   {base}  ({'healthy' if healthy else 'NOT healthy: see /health'})", flush=True)
-    for route in ("POST /payment", "GET  /payments/{id}", "GET  /statistics", "GET  /health"):
+    for route in ROUTES:
         method, path = route.split(maxsplit=1)
         print(f"          {method:4} {base}{path}", flush=True)
     print("Workers   SQS pollers + schedules running. Ctrl-C stops everything.", flush=True)
@@ -137,11 +132,5 @@ def run(options: StackOptions) -> int:
             print(f"stopping: {dead[0][0]} exited with {dead[0][1]}", flush=True)
             code = 1
             break
-    for _name, process in reversed(children):  # gateway and workers first, emulator last
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=70)
-            except subprocess.TimeoutExpired:
-                process.kill()
+    stop_processes(children)
     return code

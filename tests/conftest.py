@@ -1,0 +1,150 @@
+"""Test resources of our own on the shared machine: a MySQL database, a Redis db index and
+key prefix, and queue names unique to this run, plus an SQS endpoint (MiniStack started
+here unless SQS_ENDPOINT_URL is set). Everything is removed at the end.
+
+The environment is set in ``pytest_configure``, before any test imports ``app``: the
+queue names of ``on_sqs_message`` handlers are fixed at import time.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+RUN_ID = uuid.uuid4().hex[:8]
+_emulator: subprocess.Popen[bytes] | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _emulator
+    os.environ.update({
+        "QUEUE_PREFIX": f"surge-t{RUN_ID}-",
+        "REDIS_URL": os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15"),
+        "REDIS_PREFIX": f"surge-t{RUN_ID}:",
+        "MYSQL_URL": os.environ.get("TEST_MYSQL_URL_BASE", "mysql://root@127.0.0.1:3306") + f"/surge_t{RUN_ID}",
+        "VISIBILITY_TIMEOUT": "3",
+        "MAX_RECEIVE_COUNT": "3",
+        "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING"),
+        "POWERTOOLS_DEV": "0",
+    })  # fmt: skip
+    if not (os.environ.get("SQS_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL_SQS")):
+        from functions.runtime.emulator import free_port, start_ministack
+
+        port = free_port()
+        log = Path(config.rootpath) / "var" / "log" / f"ministack-test-{RUN_ID}.log"
+        _emulator = start_ministack(port, log)
+        os.environ["SQS_ENDPOINT_URL"] = f"http://127.0.0.1:{port}"
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _emulator is not None and _emulator.poll() is None:
+        _emulator.terminate()
+        _emulator.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def settings():  # type: ignore[no-untyped-def]
+    from functions.config import Settings
+
+    return Settings.from_env()
+
+
+@pytest.fixture(scope="session")
+def prepared(settings):  # type: ignore[no-untyped-def]
+    """Schema and queues exist for this run; dropped afterwards."""
+    from functions.adapters.mysql import MySqlTarget
+    from functions.adapters.schema import drop_database
+    from functions.adapters.sqs import sqs_client
+    from functions.runtime.stack import prepare, queue_names
+
+    prepare(settings)
+    yield settings
+    drop_database(MySqlTarget.from_url(settings.mysql_url))
+    client = sqs_client(settings.sqs_endpoint_url, settings.aws_region)
+    for name in queue_names(settings):
+        for queue in (name, f"{name}-dlq"):
+            try:
+                client.delete_queue(QueueUrl=client.get_queue_url(QueueName=queue)["QueueUrl"])
+            except Exception:  # already gone
+                pass
+    _delete_redis_keys(settings)
+
+
+def _delete_redis_keys(settings) -> None:  # type: ignore[no-untyped-def]
+    from functions.adapters.redis_client import connect
+
+    client = connect(settings.redis_url)
+    keys = list(client.scan_iter(match=f"{settings.redis_prefix}*", count=1000))
+    for start in range(0, len(keys), 500):
+        client.delete(*keys[start : start + 500])
+
+
+@pytest.fixture
+def clean(prepared):  # type: ignore[no-untyped-def]
+    """Empty tables, Redis keys and queues of this run before the test."""
+    from functions.adapters.mysql import MySqlTarget
+    from functions.adapters.sqs import sqs_client
+    from functions.runtime.stack import queue_names
+
+    conn = MySqlTarget.from_url(prepared.mysql_url).connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SHOW TABLES")
+            tables = [row[0] for row in cur.fetchall() if row[0] != "schema_migrations"]
+            cur.execute("SET FOREIGN_KEY_CHECKS = 0")
+            for table in tables:
+                cur.execute(f"DELETE FROM `{table}`")
+            cur.execute("SET FOREIGN_KEY_CHECKS = 1")
+        conn.commit()
+    finally:
+        conn.close()
+    _delete_redis_keys(prepared)
+    client = sqs_client(prepared.sqs_endpoint_url, prepared.aws_region)
+    for name in queue_names(prepared):
+        for queue in (name, f"{name}-dlq"):
+            client.purge_queue(QueueUrl=client.get_queue_url(QueueName=queue)["QueueUrl"])
+    return prepared
+
+
+@pytest.fixture
+def surge_app(clean) -> Iterator[object]:  # type: ignore[no-untyped-def]
+    """The wired graph on this run's resources, installed as the current one."""
+    from functions.bootstrap import build, use
+
+    instance = build(clean)
+    use(instance)
+    yield instance
+    use(None)
+
+
+@pytest.fixture
+def client(surge_app):  # type: ignore[no-untyped-def]
+    """Chalice's test client: the real app through LocalGateway, no HTTP server."""
+    from chalice.test import Client
+
+    from app import app
+
+    with Client(app) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="session")
+def stack(prepared) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """The gateway (granian) and worker processes on a free port; yields the base URL."""
+    from functions.runtime.emulator import free_port
+    from functions.runtime.stack import StackOptions, start_app_processes, stop_processes, wait_healthy
+
+    options = StackOptions(port=free_port(), gateway_workers=2, gateway_threads=16)
+    env = {**os.environ, "SCHEDULES": "0", "POLLERS_PER_QUEUE": "2"}
+    children = start_app_processes(env, options)
+    base = f"http://127.0.0.1:{options.port}"
+    try:
+        assert wait_healthy(f"{base}/health", timeout=30), "the local stack did not become healthy"
+        yield base
+    finally:
+        stop_processes(children, timeout=30)

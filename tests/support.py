@@ -1,0 +1,58 @@
+"""Helpers shared by the integration and e2e tests (real Redis, MariaDB and SQS)."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from typing import Any
+
+from functions.adapters.sqs import sqs_client
+from functions.config import Settings
+
+
+def http(method: str, url: str, body: Any = None, headers: dict[str, str] | None = None,
+         timeout: float = 10) -> tuple[int, dict[str, str], Any]:
+    """One HTTP call to 127.0.0.1; returns (status, headers, parsed JSON or text)."""
+    data = None
+    all_headers = dict(headers or {})
+    if body is not None:
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        all_headers.setdefault("Content-Type", "application/json")
+    request = urllib.request.Request(url, data=data, method=method, headers=all_headers)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            status, raw, resp_headers = response.status, response.read(), dict(response.headers)
+    except urllib.error.HTTPError as exc:
+        status, raw, resp_headers = exc.code, exc.read(), dict(exc.headers)
+    try:
+        parsed: Any = json.loads(raw) if raw else None
+    except ValueError:
+        parsed = raw.decode(errors="replace")
+    return status, {k.lower(): v for k, v in resp_headers.items()}, parsed
+
+
+def queue_depth(settings: Settings, kind: str) -> int:
+    client = sqs_client(settings.sqs_endpoint_url, settings.aws_region)
+    url = client.get_queue_url(QueueName=settings.queue_name(kind))["QueueUrl"]
+    attrs = client.get_queue_attributes(
+        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    )["Attributes"]
+    return int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
+
+
+def wait_until(predicate: Any, timeout: float = 30, interval: float = 0.1, message: str = "condition") -> Any:
+    """Poll ``predicate`` until it returns something truthy; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+        time.sleep(interval)
+
+
+def drain(settings: Settings, kind: str = "payments", timeout: float = 60) -> None:
+    wait_until(lambda: queue_depth(settings, kind) == 0, timeout, 0.2, f"{kind} queue to drain")
