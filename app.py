@@ -2,8 +2,11 @@
 
 from chalice import Chalice
 
+from functions.admin.routes import bp as admin
+from functions.api_docs import bp as api_docs
 from functions.health import bp as health
 from functions.http.middleware import error_middleware
+from functions.http.ratelimit import rate_limit_middleware
 from functions.payments.routes import bp as payments
 from functions.reconcile.schedule import bp as reconcile
 from functions.statistics.routes import bp as statistics
@@ -11,5 +14,6 @@ from functions.workers.payments import bp as payment_worker
 
 app = Chalice(app_name="surge")
 app.register_middleware(error_middleware, "http")
-for blueprint in (payments, statistics, health, payment_worker, reconcile):
+app.register_middleware(rate_limit_middleware, "http")  # inside: a 429 carries the request id too
+for blueprint in (payments, statistics, health, payment_worker, reconcile, admin, api_docs):
     app.register_blueprint(blueprint)

@@ -18,6 +18,7 @@ from functions.adapters.mysql_payments import MySqlPaymentLedger
 from functions.adapters.ports import MessageQueue, PaymentCounters, PaymentLedger
 from functions.adapters.redis_client import connect
 from functions.adapters.redis_payments import RedisPaymentCounters
+from functions.adapters.redis_ratelimit import RedisRateLimiter
 from functions.adapters.sqs import BatchingSender, SqsQueue, sqs_client
 from functions.config import Settings, get_settings
 from functions.payments.service import PaymentService
@@ -39,6 +40,8 @@ class Surge:
     statistics: StatisticsService
     # extra reconcile steps by name (checkout adds stock): fn(now_s) -> report
     reconcilers: dict[str, Callable[[int], dict[str, Any]]] = field(default_factory=dict)
+    # None when RATE_LIMIT_ENABLED=0 (load-test profiles only)
+    rate_limiter: RedisRateLimiter | None = None
 
 
 def build(
@@ -70,6 +73,11 @@ def build(
         ledger=ledger,
         payments=payments,
         statistics=StatisticsService(counters),
+        rate_limiter=RedisRateLimiter(
+            redis_client, settings.redis_prefix, settings.rate_limit_per_second, settings.rate_limit_burst
+        )
+        if settings.rate_limit_enabled
+        else None,
     )
 
 

@@ -26,6 +26,20 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     return 0
 
 
+def require_admin_key(args: argparse.Namespace, settings: Settings) -> str | None:
+    """An error message unless ``--admin-key`` (or ``ADMIN_KEY``) matches the configured key."""
+    from functions.admin.auth import check_admin_key
+    from functions.errors import SurgeError
+    from functions.secrets import admin_key
+
+    provided = getattr(args, "admin_key", None) or settings.admin_key
+    try:
+        check_admin_key(provided, admin_key(settings))
+    except SurgeError as exc:
+        return f"refused: {exc.message} (pass --admin-key or set ADMIN_KEY)"
+    return None
+
+
 def _dlq_pair(settings: Settings, kind: str) -> tuple[Any, str, str]:
     from functions.adapters.sqs import sqs_client
 
@@ -39,6 +53,9 @@ def cmd_dlq(args: argparse.Namespace) -> int:
     from functions.runtime.dlq import redrive, show
 
     settings = Settings.from_env()
+    if args.action == "redrive" and (refused := require_admin_key(args, settings)):
+        print(refused, file=sys.stderr)
+        return 3
     client, main, dlq = _dlq_pair(settings, args.queue)
     if args.action == "show":
         print(json.dumps(show(client, dlq, peek=args.peek), indent=2))
@@ -70,6 +87,7 @@ def parser() -> argparse.ArgumentParser:
     dlq.add_argument("--queue", default="payments", help="payments or orders")
     dlq.add_argument("--peek", type=int, default=5, help="messages to show")
     dlq.add_argument("--limit", type=int, default=10_000, help="most messages to redrive")
+    dlq.add_argument("--admin-key", help="the admin key (redrive needs it; default: $ADMIN_KEY)")
     dlq.set_defaults(func=cmd_dlq)
     sub.add_parser("reconcile", help="rebuild Redis from MySQL now; print the drift").set_defaults(func=cmd_reconcile)
     return root

@@ -43,6 +43,12 @@ class Settings:
     sqs_batching: bool = False
     sqs_batch_wait_ms: float = 2.0
     admin_key: str = ""
+    # or the name/ARN of a Secrets Manager secret holding it (read once, on first use)
+    admin_key_secret_id: str = ""
+    # token bucket per client; off only by explicit config (the load-test profiles)
+    rate_limit_enabled: bool = True
+    rate_limit_per_second: float = 100.0
+    rate_limit_burst: int = 200
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -61,6 +67,10 @@ class Settings:
             sqs_batching=_env_bool("SQS_BATCHING", cls.sqs_batching),
             sqs_batch_wait_ms=float(_env("SQS_BATCH_WAIT_MS", str(cls.sqs_batch_wait_ms))),
             admin_key=_env("ADMIN_KEY", ""),
+            admin_key_secret_id=_env("ADMIN_KEY_SECRET_ID", ""),
+            rate_limit_enabled=_env_bool("RATE_LIMIT_ENABLED", cls.rate_limit_enabled),
+            rate_limit_per_second=float(_env("RATE_LIMIT_PER_SECOND", str(cls.rate_limit_per_second))),
+            rate_limit_burst=int(_env("RATE_LIMIT_BURST", str(cls.rate_limit_burst))),
         )
 
     def queue_name(self, kind: str) -> str:

@@ -31,6 +31,11 @@ def pytest_configure(config: pytest.Config) -> None:
         "MAX_RECEIVE_COUNT": "3",
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING"),
         "POWERTOOLS_DEV": "0",
+        # the limiter stays on (its code path runs in every test) but no test client hits it;
+        # tests/faults/test_rate_limit.py sets low limits of its own
+        "RATE_LIMIT_PER_SECOND": "100000",
+        "RATE_LIMIT_BURST": "100000",
+        "ADMIN_KEY": f"admin-{RUN_ID}",
     })  # fmt: skip
     if not (os.environ.get("SQS_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL_SQS")):
         from functions.runtime.emulator import free_port, start_ministack

@@ -16,9 +16,12 @@ _SNAKE = re.compile(r"(?<!^)(?=[A-Z])")
 
 
 def request_id_of(request: Request) -> str:
-    """API Gateway's request id when there is one (AWS), else a fresh id."""
-    context = request.context or {}
-    return str(context.get("requestId") or new_id())
+    """API Gateway's request id when there is one (AWS), else a fresh id kept in the
+    request context, so that the routes and the error answer quote the same id."""
+    context = request.context if request.context is not None else {}
+    if not context.get("requestId"):
+        context["requestId"] = new_id()
+    return str(context["requestId"])
 
 
 def _chalice_error_to_json(response: Response) -> None:

@@ -1,0 +1,1 @@
+"""Operator actions over HTTP (redrive a DLQ, reset…), guarded by the admin key."""

@@ -1,0 +1,25 @@
+"""GET /openapi.json: the API as OpenAPI 3 (``functions/openapi.json``, kept in sync with
+the routes by ``tests/unit/test_openapi.py``)."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from chalice import Blueprint
+
+SPEC_PATH = Path(__file__).with_name("openapi.json")
+
+bp = Blueprint(__name__)
+
+
+@cache
+def spec() -> dict[str, Any]:
+    return dict(json.loads(SPEC_PATH.read_text()))
+
+
+@bp.route("/openapi.json", methods=["GET"])
+def openapi() -> dict[str, Any]:
+    return spec()

@@ -1,0 +1,39 @@
+"""Secrets come from the environment or AWS Secrets Manager, never from code or files.
+
+``ADMIN_KEY`` wins when set; else ``ADMIN_KEY_SECRET_ID`` names a Secrets Manager secret
+whose string value is the key (read once per process, then cached).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import boto3
+import botocore.exceptions
+
+from functions.config import Settings
+from functions.errors import DependencyDown
+
+
+@cache
+def _secret_string(secret_id: str, region: str) -> str:
+    client = boto3.session.Session().client("secretsmanager", region_name=region)
+    try:
+        return str(client.get_secret_value(SecretId=secret_id)["SecretString"])
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+        raise DependencyDown("secretsmanager", exc) from exc
+
+
+def admin_key(settings: Settings) -> str:
+    """The configured admin key, or ``""`` when none is configured (admin disabled).
+
+    >>> admin_key(Settings(admin_key="s3cret"))
+    's3cret'
+    >>> admin_key(Settings())
+    ''
+    """
+    if settings.admin_key:
+        return settings.admin_key
+    if settings.admin_key_secret_id:
+        return _secret_string(settings.admin_key_secret_id, settings.aws_region)
+    return ""
