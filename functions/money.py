@@ -63,7 +63,8 @@ def parse_amount(value: object, field: str = "amount") -> int:
         value = Decimal(repr(value))
     if isinstance(value, str):
         text = value.strip()
-        if not text or len(text) > 32 or text != value:
+        # ASCII only: Decimal() would take "\uff11.00" (full-width digits) as 1.00
+        if not text or len(text) > 32 or text != value or not text.isascii():
             raise ValidationFailed(f'{field} must be a decimal string like "12.50"', field=field)
         try:
             value = Decimal(text)

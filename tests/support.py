@@ -56,3 +56,23 @@ def wait_until(predicate: Any, timeout: float = 30, interval: float = 0.1, messa
 
 def drain(settings: Settings, kind: str = "payments", timeout: float = 60) -> None:
     wait_until(lambda: queue_depth(settings, kind) == 0, timeout, 0.2, f"{kind} queue to drain")
+
+
+def mysql_count(settings: Settings, table: str = "payments") -> int:
+    """Rows in one of this run's tables (``table`` is ours, never user input)."""
+    from functions.adapters.mysql import MySqlTarget
+
+    conn = MySqlTarget.from_url(settings.mysql_url).connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"SELECT COUNT(*) FROM `{table}`")
+            return int(cur.fetchone()[0])
+    finally:
+        conn.close()
+
+
+def redis_keys(settings: Settings, pattern: str = "*") -> list[str]:
+    """This run's Redis keys matching ``pattern`` (after the prefix)."""
+    from functions.adapters.redis_client import connect
+
+    return sorted(connect(settings.redis_url).scan_iter(match=f"{settings.redis_prefix}{pattern}", count=1000))

@@ -29,6 +29,8 @@ def _chalice_error_to_json(response: Response) -> None:
     body = response.body
     if isinstance(body, dict) and "Code" in body and "Message" in body:
         code = _SNAKE.sub("_", str(body["Code"])).lower().removesuffix("_error") or "error"
+        if response.status_code >= 500:  # Chalice caught an exception in a route: say it as we do
+            code, body["Message"] = "internal_error", "internal error; quote the request_id"
         response.body = {"code": code, "message": body["Message"]}
 
 

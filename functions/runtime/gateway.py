@@ -16,6 +16,7 @@ from chalice.config import Config
 from chalice.local import LocalGateway, LocalGatewayException
 
 from functions.ids import new_id
+from functions.observability import logger
 
 # API Gateway refuses payloads over 10 MB; we stop reading much earlier.
 MAX_REQUEST_BYTES = 1024 * 1024
@@ -56,7 +57,13 @@ class ProxyGateway(LocalGateway):
 
 
 def _json_error(status: int, code: str, message: str) -> tuple[int, dict[str, str], bytes]:
-    return status, {"Content-Type": "application/json"}, json.dumps({"code": code, "message": message}).encode()
+    """Errors raised before the app runs, in the app's one error shape, with a request id."""
+    request_id = new_id()
+    body = {"code": code, "message": message, "request_id": request_id}
+    return status, {"Content-Type": "application/json", "X-Request-Id": request_id}, json.dumps(body).encode()
+
+
+_GATEWAY_CODES = {403: "unknown_route", 404: "not_found", 405: "method_not_allowed", 415: "unsupported_media_type"}
 
 
 class WsgiGateway:
@@ -72,7 +79,15 @@ class WsgiGateway:
         try:
             response = self._gateway.handle_request(method, path, headers, body)
         except LocalGatewayException as exc:
-            return exc.CODE, dict(exc.headers), exc.body or b""
+            # e.g. an unknown route: API Gateway's 403 "Missing Authentication Token", said clearly
+            if exc.CODE == 403:
+                message = f"no route {method} {path.split('?', 1)[0][:200]} (API Gateway answers 403)"
+            else:
+                message = (exc.body or b"").decode(errors="replace")[:200] or _REASONS.get(exc.CODE, "error")
+            return _json_error(exc.CODE, _GATEWAY_CODES.get(exc.CODE, "invalid_request"), message)
+        except Exception:  # a request the gateway itself chokes on: never a stack trace
+            logger.exception("gateway error", extra={"method": method, "path": path[:200]})
+            return _json_error(500, "internal_error", "internal error")
         out_headers = dict(response.get("headers") or {})
         for name, values in (response.get("multiValueHeaders") or {}).items():
             out_headers[name] = ", ".join(values)
