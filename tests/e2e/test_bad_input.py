@@ -13,6 +13,7 @@ from tests.support import http, mysql_count, queue_depth, redis_keys
 pytestmark = pytest.mark.e2e
 
 JSON = {"Content-Type": "application/json"}
+PAY = b'{"amount": "1.00"}'
 DEEP = ("[" * 5000 + "]" * 5000).encode()
 DEEP_IN_FIELD = ('{"amount": ' + "[" * 3000 + "]" * 3000 + "}").encode()
 
@@ -43,8 +44,8 @@ CASES: list[tuple[str, str, str, bytes | None, dict[str, str], int]] = [
     ("truncated JSON", "POST", "/payment", b'{"amount": "1.0', JSON, 400),
     ("not JSON", "POST", "/payment", b'{"amount": "1.00"}', {"Content-Type": "text/plain"}, 415),
     ("form body", "POST", "/payment", b"amount=1.00", {"Content-Type": "application/x-www-form-urlencoded"}, 415),
-    ("too long idempotency key", "POST", "/payment", b'{"amount": "1.00"}', {**JSON, "Idempotency-Key": "k" * 300}, 400),
-    ("non-ASCII idempotency key", "POST", "/payment", b'{"amount": "1.00"}', {**JSON, "Idempotency-Key": "cl\xe9"}, 400),
+    ("too long idempotency key", "POST", "/payment", PAY, {**JSON, "Idempotency-Key": "k" * 300}, 400),
+    ("non-ASCII idempotency key", "POST", "/payment", PAY, {**JSON, "Idempotency-Key": "cl\xe9"}, 400),
     ("wrong method", "GET", "/payment", None, {}, 405),
     ("wrong method with body", "PUT", "/payment", b'{"amount": "1.00"}', JSON, 405),
     ("delete a payment", "DELETE", "/payments/01J00000000000000000000000", None, {}, 405),

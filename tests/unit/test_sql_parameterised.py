@@ -40,9 +40,7 @@ def _spliced(sql: ast.expr, module: str) -> bool:
         return not _allowed_fstring(sql, module)
     if isinstance(sql, ast.BinOp):  # "..." % values, "..." + value
         return not all(isinstance(side, ast.Constant) for side in (sql.left, sql.right))
-    if isinstance(sql, ast.Call) and isinstance(sql.func, ast.Attribute) and sql.func.attr == "format":
-        return True
-    return False
+    return isinstance(sql, ast.Call) and isinstance(sql.func, ast.Attribute) and sql.func.attr == "format"
 
 
 def violations(source: str, module: str) -> list[int]:
@@ -87,4 +85,3 @@ def test_no_sql_in_the_functions_splices_values() -> None:
         if lines:
             offenders[module] = lines
     assert offenders == {}
-
