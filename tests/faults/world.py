@@ -1,0 +1,244 @@
+"""A stack of our own for one fault test: its own queues, database, Redis prefix and
+gateway + worker processes, with chosen dependencies reached through a ``FaultProxy``.
+
+The session ``stack`` fixture keeps running on the run's shared queues; a fault test
+must not have those workers store its messages behind the proxy's back, hence a world
+per test.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from functions.adapters.mysql import MySqlTarget
+from functions.adapters.schema import apply_schema, drop_database
+from functions.adapters.sqs import ensure_queues, sqs_client
+from functions.config import Settings
+from functions.runtime.emulator import REPO, free_port
+from functions.runtime.stack import Children, StackOptions, start_app_processes, wait_healthy
+from tests.faultproxy import FaultProxy
+from tests.support import http, wait_until
+
+DEPENDENCIES = ("sqs", "mysql", "redis")
+
+
+def _with_port(url: str, port: int) -> str:
+    parts = urlsplit(url)
+    netloc = parts.netloc.rsplit("@", 1)
+    host = f"127.0.0.1:{port}"
+    return urlunsplit(parts._replace(netloc=f"{netloc[0]}@{host}" if len(netloc) == 2 else host))
+
+
+def _target(url: str, default_port: int) -> tuple[str, int]:
+    parts = urlsplit(url)
+    return parts.hostname or "127.0.0.1", parts.port or default_port
+
+
+@dataclass
+class Attempt:
+    """One client request: what it got, and when."""
+
+    status: int
+    started: float
+    ended: float
+    body: Any = None
+
+    @property
+    def payment_id(self) -> str | None:
+        return self.body.get("id") if self.status == 202 and isinstance(self.body, dict) else None
+
+
+@dataclass
+class World:
+    settings: Settings  # direct connections (for the test's own checks)
+    env: dict[str, str]  # what the processes see (through the proxies)
+    proxies: dict[str, FaultProxy]
+    kinds: list[str]
+    children: Children = field(default_factory=list)
+    base: str = ""
+
+    # -- processes ------------------------------------------------------------------
+    def start(self, healthy: bool = True) -> None:
+        options = StackOptions(port=free_port(), gateway_workers=1, gateway_threads=8)
+        self.children = start_app_processes(self.env, options)
+        self.base = f"http://127.0.0.1:{options.port}"
+        if healthy:
+            assert wait_healthy(f"{self.base}/health", timeout=30), "fault world did not become healthy"
+
+    def process(self, name: str) -> subprocess.Popen[bytes]:
+        return next(p for n, p in self.children if n == name)
+
+    def start_workers(self) -> subprocess.Popen[bytes]:
+        """A fresh worker process (after one was killed)."""
+        process = subprocess.Popen(
+            [sys.executable, "-m", "functions.runtime.workers"], env=self.env, cwd=REPO, start_new_session=True
+        )
+        self.children = [(n, p) for n, p in self.children if n != "workers"] + [("workers", process)]
+        return process
+
+    def signal(self, name: str, sig: signal.Signals) -> subprocess.Popen[bytes]:
+        process = self.process(name)
+        process.send_signal(sig)
+        return process
+
+    # -- traffic --------------------------------------------------------------------
+    def pay(self, amount: str = "1.00", key: str | None = None, timeout: float = 15) -> Attempt:
+        started = time.monotonic()
+        headers = {"Idempotency-Key": key} if key else None
+        try:
+            status, _, body = http("POST", f"{self.base}/payment", {"amount": amount}, headers, timeout=timeout)
+        except OSError as exc:  # connection refused/reset: no answer at all
+            status, body = 0, repr(exc)
+        return Attempt(status, started, time.monotonic(), body)
+
+    def load(self, seconds: float, threads: int = 6, amount: str = "1.00", limit: int = 5000) -> list[Attempt]:
+        """Payments from ``threads`` clients for ``seconds`` (at most ``limit`` in all)."""
+        deadline = time.monotonic() + seconds
+        per_thread = limit // threads
+
+        def client(_: int) -> list[Attempt]:
+            attempts = []
+            while time.monotonic() < deadline and len(attempts) < per_thread:
+                attempts.append(self.pay(amount))
+            return attempts
+
+        with ThreadPoolExecutor(threads) as pool:
+            return [a for batch in pool.map(client, range(threads)) for a in batch]
+
+    # -- what is where --------------------------------------------------------------
+    def mysql_ids(self) -> list[str]:
+        conn = MySqlTarget.from_url(self.settings.mysql_url).connect()
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT id FROM payments")
+                return [row[0] for row in cur.fetchall()]
+        finally:
+            conn.close()
+
+    def mysql_total(self) -> tuple[int, Decimal]:
+        conn = MySqlTarget.from_url(self.settings.mysql_url).connect()
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT COUNT(*), COALESCE(SUM(amount), 0) FROM payments")
+                count, total = cur.fetchone()
+                return int(count), Decimal(total)
+        finally:
+            conn.close()
+
+    def sql(self, statement: str) -> None:
+        """Run one of the test's own DDL statements (constant text, no values)."""
+        conn = MySqlTarget.from_url(self.settings.mysql_url).connect()
+        try:
+            with conn.cursor() as cur:
+                cur.execute(statement)
+            conn.commit()
+        finally:
+            conn.close()
+
+    def depth(self, kind: str = "payments") -> int:
+        client = sqs_client(self.settings.sqs_endpoint_url, self.settings.aws_region)
+        url = client.get_queue_url(QueueName=self.settings.queue_name(kind))["QueueUrl"]
+        attrs = client.get_queue_attributes(
+            QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+        )["Attributes"]
+        return int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
+
+    def receive_counts(self, kind: str = "payments") -> list[int]:
+        """Receive counts of up to 10 visible messages (this peek adds one to each)."""
+        client = sqs_client(self.settings.sqs_endpoint_url, self.settings.aws_region)
+        url = client.get_queue_url(QueueName=self.settings.queue_name(kind))["QueueUrl"]
+        messages = client.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0, AttributeNames=["ApproximateReceiveCount"]
+        ).get("Messages", [])
+        return [int(m["Attributes"]["ApproximateReceiveCount"]) for m in messages] or [0]
+
+    def wait_stored(self, count: int, timeout: float = 60) -> list[str]:
+        wait_until(lambda: len(self.mysql_ids()) >= count, timeout, 0.25, f"{count} payments in MySQL")
+        wait_until(lambda: self.depth() == 0, timeout, 0.25, "the payments queue to drain")
+        return self.mysql_ids()
+
+    def graph(self) -> Any:
+        """The wired app on direct connections, for statistics and reconcile."""
+        from functions.bootstrap import build
+
+        return build(self.settings)
+
+    def redis_delete_all(self) -> int:
+        from functions.adapters.redis_client import connect
+
+        client = connect(self.settings.redis_url)
+        keys = list(client.scan_iter(match=f"{self.settings.redis_prefix}*", count=1000))
+        return int(client.delete(*keys)) if keys else 0
+
+    # -- teardown ---------------------------------------------------------------------
+    def close(self) -> None:
+        # the test is over: no need for a graceful stop (tests of that send SIGTERM themselves)
+        for _name, process in self.children:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)  # its own session: granian's workers too
+            process.wait(timeout=10)
+        for proxy in self.proxies.values():
+            proxy.close()
+        drop_database(MySqlTarget.from_url(self.settings.mysql_url))
+        client = sqs_client(self.settings.sqs_endpoint_url, self.settings.aws_region)
+        for kind in self.kinds:
+            for name in (self.settings.queue_name(kind), self.settings.queue_name(f"{kind}-dlq")):
+                try:
+                    client.delete_queue(QueueUrl=client.get_queue_url(QueueName=name)["QueueUrl"])
+                except Exception:  # already gone
+                    continue
+        self.redis_delete_all()
+
+
+def make_world(run_settings: Settings, proxied: tuple[str, ...] = (), **env: str) -> World:
+    """Queues, database and prefix of its own; ``proxied`` dependencies go through a proxy."""
+    from functions.runtime.stack import queue_names
+
+    name = f"f{uuid.uuid4().hex[:6]}"
+    kinds = [q.removeprefix(run_settings.queue_prefix) for q in queue_names(run_settings)]
+    direct = replace(
+        run_settings,
+        queue_prefix=f"{run_settings.queue_prefix}{name}-",
+        redis_prefix=f"{run_settings.redis_prefix}{name}:",
+        mysql_url=f"{run_settings.mysql_url}_{name}",
+        max_receive_count=int(env.get("MAX_RECEIVE_COUNT", run_settings.max_receive_count)),
+        visibility_timeout=int(env.get("VISIBILITY_TIMEOUT", run_settings.visibility_timeout)),
+    )
+    apply_schema(MySqlTarget.from_url(direct.mysql_url))
+    client = sqs_client(direct.sqs_endpoint_url, direct.aws_region)
+    for kind in kinds:
+        ensure_queues(
+            client,
+            direct.queue_name(kind),
+            direct.queue_name(f"{kind}-dlq"),
+            direct.max_receive_count,
+            direct.visibility_timeout,
+        )
+    urls = {"sqs": direct.sqs_endpoint_url or "", "mysql": direct.mysql_url, "redis": direct.redis_url}
+    defaults = {"sqs": 4566, "mysql": 3306, "redis": 6379}
+    proxies = {dep: FaultProxy(_target(urls[dep], defaults[dep])) for dep in proxied}
+    for dep, proxy in proxies.items():
+        urls[dep] = _with_port(urls[dep], proxy.port)
+    process_env = {
+        **os.environ,
+        "QUEUE_PREFIX": direct.queue_prefix,
+        "REDIS_PREFIX": direct.redis_prefix,
+        "SQS_ENDPOINT_URL": urls["sqs"],
+        "MYSQL_URL": urls["mysql"],
+        "REDIS_URL": urls["redis"],
+        "SCHEDULES": "0",
+        "POLLERS_PER_QUEUE": "2",
+        **env,
+    }
+    return World(settings=direct, env=process_env, proxies=proxies, kinds=kinds)
