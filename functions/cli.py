@@ -30,7 +30,7 @@ def require_admin_key(args: argparse.Namespace, settings: Settings) -> str | Non
     """An error message unless ``--admin-key`` (or ``ADMIN_KEY``) matches the configured key."""
     from functions.admin.auth import check_admin_key
     from functions.errors import SurgeError
-    from functions.secrets import admin_key
+    from functions.admin.secret import admin_key
 
     provided = getattr(args, "admin_key", None) or settings.admin_key
     try:

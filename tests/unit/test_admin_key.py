@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from functions import secrets
+from functions.admin import secret as secrets
 from functions.admin.auth import check_admin_key
 from functions.config import Settings
 from functions.errors import Forbidden, Unauthorized
