@@ -132,9 +132,12 @@ def client(surge_app):  # type: ignore[no-untyped-def]
         yield test_client
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def stack(prepared) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    """The gateway (granian) and worker processes on a free port; yields the base URL."""
+    """The gateway (granian) and worker processes on a free port; yields the base URL.
+
+    Module-scoped: its workers consume this run's queues, so they must not outlive the
+    e2e module that asked for them (integration tests look at queue depths)."""
     from functions.runtime.emulator import free_port
     from functions.runtime.stack import StackOptions, start_app_processes, stop_processes, wait_healthy
 
