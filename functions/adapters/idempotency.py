@@ -8,6 +8,7 @@ running, a second one is told 409.
 from __future__ import annotations
 
 import hashlib
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -46,6 +47,18 @@ def id_for_key(scope: str, key: str) -> str:
     return "".join(reversed(chars))
 
 
+class _RequestDeadline:
+    """Stands in for the Lambda context Powertools asks for: an in-progress record whose
+    owner died (a killed process) expires after this, instead of blocking the key for 24 h."""
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+# 3.37 marks the Redis class deprecated in favour of its alias; subclassing either warns.
+warnings.filterwarnings("ignore", message="RedisCachePersistenceLayer will be removed", category=DeprecationWarning)
+
+
 class _ValidatingRedisLayer(CachePersistenceLayer):
     """Powertools 3.37's Redis layer drops the payload hash when a record completes, so an
     identical retry fails validation (same bug as powertools-lambda-typescript#5705).
@@ -77,6 +90,7 @@ class RedisIdempotency:
             payload_validation_jmespath="payload",
             expires_after_seconds=ttl_seconds,
             raise_on_no_idempotency_key=True,
+            lambda_context=_RequestDeadline(),  # type: ignore[arg-type]
         )
         self._prefix = prefix
 
