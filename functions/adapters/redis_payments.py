@@ -69,7 +69,11 @@ class RedisPaymentCounters:
             raise DependencyDown("redis", exc) from exc
         return data or None
 
+    MAX_SPAN_SECONDS = 86400
+
     def window(self, first_second: int, last_second: int) -> dict[str, Aggregate]:
+        if not 0 <= last_second - first_second <= self.MAX_SPAN_SECONDS:
+            raise ValueError(f"window span must be 0-{self.MAX_SPAN_SECONDS} s")
         return {
             cur: Aggregate(count, total, low, high)
             for cur, (count, total, low, high) in self._window.read(first_second, last_second).items()

@@ -8,6 +8,10 @@
 -- Returns {{series, value1, value2, ...}, ...} for series with a count > 0; min/max are -1 when unset.
 local first = tonumber(ARGV[2])
 local last = tonumber(ARGV[3])
+-- a script blocks Redis while it runs: refuse spans no window can have
+if last - first > 86400 then
+  return redis.error_reply('window longer than a day')
+end
 local names, modes = {}, {}
 for i = 4, #ARGV do
   local name, mode = string.match(ARGV[i], '^(.+):(%a+)$')
