@@ -25,7 +25,7 @@ HOT = 100
 
 class Buyer(threading.Thread):
     """Buys ``quantity`` of the hot product again and again; on 409 lowers the quantity to
-    what is left, and stops when nothing is left (or on any other answer)."""
+    what is left, retries on 503, and stops when nothing is left (or on any other answer)."""
 
     def __init__(self, base: str, quantity: int, start_line: threading.Barrier, deadline: float):
         super().__init__(daemon=True)
@@ -61,6 +61,8 @@ class Buyer(threading.Thread):
                 self.units += quantity
             elif status == 409 and body["available"] > 0:
                 quantity = min(quantity, body["available"])
+            elif status == 503:
+                time.sleep(0.05)  # told to retry (Retry-After); nothing was reserved
             else:
                 self.saw_sold_out = status == 409
                 break
@@ -115,7 +117,7 @@ def test_stock_keys_deleted_mid_sale_never_oversell(stack: str, surge_app: Any) 
 
     def lose_the_key() -> None:  # Redis "restarts" again and again during the sale
         nonlocal deletions
-        while not stop.wait(0.05):
+        while not stop.wait(0.01):
             deletions += surge_app.redis.delete(surge_app.stock.product_key(HOT))
 
     chaos = threading.Thread(target=lose_the_key, daemon=True)
@@ -127,7 +129,8 @@ def test_stock_keys_deleted_mid_sale_never_oversell(stack: str, surge_app: Any) 
         chaos.join()
     statuses = sum((b.statuses for b in crowd), Counter())
     assert deletions > 0
-    assert set(statuses) <= {202, 409}, statuses  # a lost key is never a 500
+    # a lost key is never a 500; deleted 100 times a second, a reload can lose the race: 503, retried
+    assert set(statuses) <= {202, 409, 503}, statuses
 
     drain(surge_app.settings, "orders", timeout=60)
     wait_until(lambda: settled(surge_app, 600), timeout=30, message="every order settled")
@@ -138,6 +141,7 @@ def test_stock_keys_deleted_mid_sale_never_oversell(stack: str, surge_app: Any) 
     reconcile(surge_app)
     crowd = run_sale(stack, buyers=20, seconds=30)
     assert set(sum((b.statuses for b in crowd), Counter())) <= {202, 409}
+    assert all(b.saw_sold_out for b in crowd)
     drain(surge_app.settings, "orders", timeout=60)
     wait_until(lambda: settled(surge_app, 600), timeout=30, message="every order settled")
     assert confirmed_units(surge_app, HOT) == 600 and mysql_stock(surge_app, HOT) == 0
