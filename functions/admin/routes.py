@@ -7,10 +7,10 @@ from typing import Any
 from chalice import Blueprint
 
 from functions.admin.auth import HEADER, check_admin_key
+from functions.admin.secret import admin_key
 from functions.bootstrap import surge
 from functions.errors import DependencyDown, NotFound, ServiceUnavailable
 from functions.http.request import query_int
-from functions.admin.secret import admin_key
 
 bp = Blueprint(__name__)
 
