@@ -73,6 +73,9 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
 
 
 def cmd_reset(args: argparse.Namespace) -> int:
+    if refused := require_admin_key(args, Settings.from_env()):
+        print(refused, file=sys.stderr)
+        return 3
     from functions.bootstrap import surge
     from functions.checkout.admin import reset
 
@@ -81,6 +84,9 @@ def cmd_reset(args: argparse.Namespace) -> int:
 
 
 def cmd_catalogue(args: argparse.Namespace) -> int:
+    if refused := require_admin_key(args, Settings.from_env()):
+        print(refused, file=sys.stderr)
+        return 3
     from functions.bootstrap import surge
     from functions.checkout.admin import load_catalogue
 
@@ -106,12 +112,15 @@ def parser() -> argparse.ArgumentParser:
     dlq.add_argument("--admin-key", help="the admin key (redrive needs it; default: $ADMIN_KEY)")
     dlq.set_defaults(func=cmd_dlq)
     sub.add_parser("reconcile", help="rebuild Redis from MySQL now; print the drift").set_defaults(func=cmd_reconcile)
-    sub.add_parser("reset", help="delete Redis keys, purge queues, empty tables").set_defaults(func=cmd_reset)
+    reset = sub.add_parser("reset", help="delete Redis keys, purge queues, empty tables (admin key)")
+    reset.add_argument("--admin-key", help="the admin key (default: $ADMIN_KEY)")
+    reset.set_defaults(func=cmd_reset)
     catalogue = sub.add_parser("catalogue", help="load the flash-sale catalogue into MySQL and Redis")
     catalogue.add_argument("action", choices=["load"])
     catalogue.add_argument("--hot-stock", type=int, default=10_000, help="units of the hot product (id 100)")
     catalogue.add_argument("--products", type=int, default=1000, help="regular products (ids 1001…)")
     catalogue.add_argument("--regular-stock", type=int, default=100, help="units of each regular product")
+    catalogue.add_argument("--admin-key", help="the admin key (default: $ADMIN_KEY)")
     catalogue.set_defaults(func=cmd_catalogue)
     return root
 

@@ -1,4 +1,5 @@
-"""POST /admin/dlq/{queue}/redrive, GET /admin/dlq/{queue}: dead-letter queues, admin only."""
+"""Operator routes, admin key only: dead-letter queues (GET /admin/dlq/{queue},
+POST /admin/dlq/{queue}/redrive), POST /admin/reset and POST /admin/catalogue."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from chalice import Blueprint
 from functions.admin.auth import HEADER, check_admin_key
 from functions.admin.secret import admin_key
 from functions.bootstrap import surge
-from functions.errors import DependencyDown, NotFound, ServiceUnavailable
-from functions.http.request import query_int
+from functions.errors import DependencyDown, NotFound, ServiceUnavailable, ValidationFailed
+from functions.http.request import json_object, query_int, reject_unknown_fields
 
 bp = Blueprint(__name__)
 
@@ -62,3 +63,41 @@ def redrive_dlq(queue: str) -> dict[str, Any]:
     client, main, dlq = _queue_urls(queue)
     limit = query_int(bp.current_request, "limit", default=1000, low=1, high=10_000)
     return {"queue": queue, "redriven": redrive(client, dlq, main, limit=limit)}
+
+
+@bp.route("/admin/reset", methods=["POST"])
+def reset_everything() -> dict[str, Any]:
+    """Empty this deployment's Redis keys, queues and tables (seed 002's ``app:reset``)."""
+    from functions.checkout.admin import reset
+
+    require_admin()
+    try:
+        return reset(surge())
+    except DependencyDown as exc:
+        raise ServiceUnavailable("a store is unavailable; the reset may be partial, run it again") from exc
+
+
+@bp.route("/admin/catalogue", methods=["POST"])
+def load_catalogue() -> dict[str, Any]:
+    """Load the flash-sale catalogue: optional body ``{"hot_stock", "products", "regular_stock"}``."""
+    from functions.checkout import admin as checkout_admin
+
+    require_admin()
+    request = bp.current_request
+    body = json_object(request, surge().settings.max_body_bytes) if request.raw_body else {}
+    reject_unknown_fields(body, set(CATALOGUE_LIMITS))
+    sizes = {name: _whole(body.get(name, default), name, high) for name, (default, high) in CATALOGUE_LIMITS.items()}
+    try:
+        return checkout_admin.load_catalogue(surge(), **sizes)
+    except DependencyDown as exc:
+        raise ServiceUnavailable("a store is unavailable; load the catalogue again") from exc
+
+
+# name -> (default, most allowed): bounded so one call stays a few seconds
+CATALOGUE_LIMITS = {"hot_stock": (10_000, 10_000_000), "products": (1000, 10_000), "regular_stock": (100, 1_000_000)}
+
+
+def _whole(value: object, name: str, high: int) -> int:
+    if type(value) is not int or not 0 <= value <= high:
+        raise ValidationFailed(f"{name} must be a whole number from 0 to {high}", field=name)
+    return value

@@ -1,9 +1,9 @@
 """Lint: values reach MySQL only as parameters, never spliced into the SQL text.
 
 An ``execute()``/``executemany()`` whose SQL is built with an f-string, ``.format``,
-``%`` or ``+`` fails this test. Allowed: back-quoted identifiers in the schema module
-(database/table names from our own configuration) and ``placeholders`` strings made of
-``%s`` markers only.
+``%`` or ``+`` fails this test. Allowed: back-quoted identifiers in the modules that name
+our own databases/tables (configuration, ``SHOW TABLES``), and placeholder lists: a
+``placeholders`` variable or ``",".join(["%s"] * n)`` made of ``%s`` markers only.
 """
 
 from __future__ import annotations
@@ -12,7 +12,26 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-IDENTIFIER_MODULES = {"functions/adapters/schema.py"}
+IDENTIFIER_MODULES = {"functions/adapters/schema.py", "functions/checkout/admin.py"}
+MARKERS = set("%s(), ")
+
+
+def _placeholders(node: ast.expr) -> bool:
+    """``placeholders`` or ``",".join(["(%s,%s)"] * n)``: markers only, no values."""
+    if isinstance(node, ast.Name):
+        return node.id.endswith("placeholders")
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "join":
+        joiner = node.func.value
+        arg = node.args[0] if len(node.args) == 1 else None
+        if isinstance(arg, ast.BinOp) and isinstance(arg.op, ast.Mult):
+            arg = arg.left
+        return (
+            isinstance(joiner, ast.Constant)
+            and set(str(joiner.value)) <= MARKERS
+            and isinstance(arg, ast.List)
+            and all(isinstance(e, ast.Constant) and set(str(e.value)) <= MARKERS for e in arg.elts)
+        )
+    return False
 
 
 def _allowed_fstring(node: ast.JoinedStr, module: str) -> bool:
@@ -20,7 +39,7 @@ def _allowed_fstring(node: ast.JoinedStr, module: str) -> bool:
     for i, part in enumerate(parts):
         if not isinstance(part, ast.FormattedValue):
             continue
-        if isinstance(part.value, ast.Name) and part.value.id.endswith("placeholders"):
+        if _placeholders(part.value):
             continue
         before = parts[i - 1] if i else None
         after = parts[i + 1] if i + 1 < len(parts) else None
@@ -39,7 +58,14 @@ def _spliced(sql: ast.expr, module: str) -> bool:
     if isinstance(sql, ast.JoinedStr):
         return not _allowed_fstring(sql, module)
     if isinstance(sql, ast.BinOp):  # "..." % values, "..." + value
-        return not all(isinstance(side, ast.Constant) for side in (sql.left, sql.right))
+        if not isinstance(sql.op, ast.Add):
+            return True
+        return any(
+            not (isinstance(side, ast.Constant) or _placeholders(side)) and _spliced(side, module)
+            if isinstance(side, ast.BinOp)
+            else not (isinstance(side, ast.Constant) or _placeholders(side))
+            for side in (sql.left, sql.right)
+        )
     return isinstance(sql, ast.Call) and isinstance(sql.func, ast.Attribute) and sql.func.attr == "format"
 
 
@@ -65,12 +91,17 @@ def test_the_lint_catches_spliced_values() -> None:
         'cur.execute("SELECT * FROM payments WHERE id = " + payment_id)',
         'cur.execute("SELECT * FROM payments WHERE id = {}".format(payment_id))',
         'cur.execute(f"DROP DATABASE `{name}`")',  # identifiers only in the schema module
+        """cur.execute(f"SELECT 1 FROM t WHERE id IN ({','.join(ids)})")""",  # values, not markers
+        'cur.execute("INSERT INTO t VALUES " + ",".join(rows) + " ON DUPLICATE KEY UPDATE a = a")',
+        'cur.execute("SELECT * FROM t WHERE a = " + "%s" + name)',
     ]
     for line in bad:
         assert violations(line, "functions/payments/x.py") == [1], line
     good = [
         'cur.execute("SELECT * FROM payments WHERE id = %s", (payment_id,))',
         'cur.execute(f"INSERT INTO t VALUES {placeholders}", values)',
+        """cur.execute(f"SELECT 1 FROM t WHERE id IN ({','.join(['%s'] * len(ids))})", ids)""",
+        'cur.execute("INSERT INTO t VALUES " + ",".join(["(%s,%s)"] * n) + " ON DUPLICATE KEY UPDATE a = a", v)',
     ]
     for line in good:
         assert violations(line, "functions/payments/x.py") == [], line
