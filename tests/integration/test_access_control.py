@@ -13,7 +13,7 @@ from chalice.test import Client
 from app import app
 from functions.bootstrap import build, use
 from functions.config import Settings
-from tests.support import queue_depth
+from tests.support import mysql_count, queue_depth
 
 PAYMENT = json.dumps({"amount": "1.00"})
 JSON = {"Content-Type": "application/json"}
@@ -109,3 +109,34 @@ def test_the_limit_is_configured_from_the_environment(monkeypatch: pytest.Monkey
     assert (settings.rate_limit_enabled, settings.rate_limit_per_second, settings.rate_limit_burst) == (False, 7.5, 9)
     monkeypatch.delenv("RATE_LIMIT_ENABLED")
     assert Settings.from_env().rate_limit_enabled  # on unless explicitly off
+
+
+def test_reset_and_catalogue_need_the_key_and_then_work(client_with: Any, clean: Settings) -> None:
+    client = client_with(admin_key="s3cret")
+    for path in ("/admin/reset", "/admin/catalogue"):
+        assert client.http.post(path).status_code == 401
+        assert client.http.post(path, headers={"X-Admin-Key": "nope"}).status_code == 403
+    assert mysql_count(clean, "products") == 0  # refused: nothing loaded
+
+    admin = {"X-Admin-Key": "s3cret", **JSON}
+    loaded = client.http.post("/admin/catalogue", headers=admin, body=json.dumps({"products": 3, "hot_stock": 7}))
+    assert loaded.status_code == 200, loaded.body
+    assert mysql_count(clean, "products") == 4
+    too_big = client.http.post("/admin/catalogue", headers=admin, body=json.dumps({"products": 10**9}))
+    assert (too_big.status_code, json.loads(too_big.body)["field"]) == (400, "products")
+
+    assert client.http.post("/payment", body=PAYMENT, headers=JSON).status_code == 202
+    reset = client.http.post("/admin/reset", headers={"X-Admin-Key": "s3cret"})
+    assert reset.status_code == 200, reset.body
+    assert mysql_count(clean, "products") == 0 and queue_depth(clean, "payments") == 0
+
+
+def test_the_cli_reset_and_catalogue_need_the_key(monkeypatch: pytest.MonkeyPatch, clean: Settings) -> None:
+    from functions.cli import main
+
+    monkeypatch.setenv("ADMIN_KEY", "s3cret")
+    assert main(["reset", "--admin-key", "guess"]) == 3
+    assert main(["catalogue", "load", "--products", "1", "--admin-key", "guess"]) == 3
+    assert mysql_count(clean, "products") == 0
+    monkeypatch.delenv("ADMIN_KEY")
+    assert main(["catalogue", "load", "--products", "1", "--admin-key", "s3cret"]) == 3  # none configured
