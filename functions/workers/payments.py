@@ -1,45 +1,96 @@
-"""Store a batch of accepted payments in MySQL: one transaction, idempotent by id."""
+"""Store a batch of accepted payments in MySQL: one transaction, idempotent by id.
+
+Each payment's log lines carry the request id minted at the gateway as their
+``correlation_id`` (from the message body, else its ``request_id`` attribute), so one
+payment can be followed from its request to its row in MySQL.
+"""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Mapping
 from typing import Any
 
 from chalice import Blueprint
-from chalice.app import SQSEvent
+from chalice.app import SQSEvent, SQSRecord
 
 from functions.adapters.ports import PaymentLedger
 from functions.bootstrap import surge
 from functions.config import get_settings
 from functions.errors import DependencyDown
-from functions.observability import logger
+from functions.observability import logger, set_correlation_id
 from functions.payments.model import Payment
+from functions.telemetry.metrics import BATCH_BUCKETS, LAG_BUCKETS_S, Increments
 from functions.workers.batch import batch_response, message_id
 
 bp = Blueprint(__name__)
 
 
-def store_batch(ledger: PaymentLedger, messages: list[tuple[str, str]]) -> dict[str, Any]:
-    """``messages`` are (message id, body). Malformed ones fail alone; a MySQL outage fails all."""
+def store_batch(
+    ledger: PaymentLedger, messages: list[tuple[str, str]], request_ids: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """``messages`` are (message id, body). Malformed ones fail alone; a MySQL outage fails all.
+
+    ``request_ids`` (message id -> request id attribute) tag the log lines of messages
+    whose body cannot say it.
+    """
+    request_ids = request_ids or {}
     failed: list[str] = []
     parsed: list[tuple[str, Payment]] = []
-    for mid, body in messages:
-        try:
-            parsed.append((mid, Payment.from_message(body)))
-        except (ValueError, KeyError, TypeError) as exc:
-            logger.error("malformed payment message", extra={"message_id": mid, "reason": str(exc)})
-            failed.append(mid)
     try:
-        inserted = ledger.store([p for _, p in parsed])
-    except DependencyDown as exc:
-        logger.warning("payment batch not stored; it will come back", extra={"reason": str(exc)})
-        failed.extend(mid for mid, _ in parsed)
-    else:
-        for _mid, payment in parsed:
-            logger.info("payment stored", extra={"payment_id": payment.id, "correlation_id": payment.request_id})
-        logger.info("payment batch stored", extra={"size": len(parsed), "inserted": inserted})
+        for mid, body in messages:
+            try:
+                parsed.append((mid, Payment.from_message(body)))
+            except (ValueError, KeyError, TypeError) as exc:
+                set_correlation_id(request_ids.get(mid))
+                logger.error("malformed payment message", extra={"message_id": mid, "reason": str(exc)})
+                failed.append(mid)
+        try:
+            inserted = ledger.store([p for _, p in parsed])
+        except DependencyDown as exc:
+            for mid, payment in parsed:
+                set_correlation_id(payment.request_id or request_ids.get(mid))
+                logger.warning("payment not stored; it will come back", extra={"payment_id": payment.id})
+            set_correlation_id(None)
+            logger.warning("payment batch not stored; it will come back", extra={"reason": str(exc)})
+            failed.extend(mid for mid, _ in parsed)
+        else:
+            for mid, payment in parsed:
+                set_correlation_id(payment.request_id or request_ids.get(mid))
+                logger.info("payment stored", extra={"payment_id": payment.id, "message_id": mid})
+            set_correlation_id(None)
+            logger.info("payment batch stored", extra={"size": len(parsed), "inserted": inserted})
+    finally:
+        set_correlation_id(None)
     return batch_response(failed)
+
+
+def batch_usage(records: list[SQSRecord], failed: int, now_ms: float) -> Increments:
+    """Batch size, worker lag (age of each message since SQS took it) and outcomes."""
+    usage = Increments().observe("surge_worker_batch_size", len(records), BATCH_BUCKETS, queue="payments")
+    for record in records:
+        sent = record.to_dict().get("attributes", {}).get("SentTimestamp")
+        if sent:
+            lag = max(0.0, (now_ms - int(sent)) / 1000)
+            usage.observe("surge_worker_lag_seconds", lag, LAG_BUCKETS_S, queue="payments")
+    if len(records) - failed:
+        usage.count("surge_worker_messages_total", len(records) - failed, queue="payments", outcome="stored")
+    if failed:
+        usage.count("surge_worker_messages_total", failed, queue="payments", outcome="failed")
+    return usage
+
+
+def _request_id(record: SQSRecord) -> str | None:
+    attribute = record.to_dict().get("messageAttributes", {}).get("request_id") or {}
+    return attribute.get("stringValue")
 
 
 @bp.on_sqs_message(queue=get_settings().queue_name("payments"), batch_size=50, maximum_batching_window_in_seconds=1)
 def store_payments(event: SQSEvent) -> dict[str, Any]:
-    return store_batch(surge().ledger, [(message_id(r), r.body) for r in event])
+    app = surge()
+    records = list(event)
+    request_ids = {message_id(r): rid for r in records if (rid := _request_id(r))}
+    result = store_batch(app.ledger, [(message_id(r), r.body) for r in records], request_ids)
+    app.metrics.record(batch_usage(records, len(result["batchItemFailures"]), time.time() * 1000))
+    app.metrics.flush()
+    return result
