@@ -41,12 +41,9 @@
     rows.forEach(function (tr) { tbody.appendChild(tr); });
   }
 
-  function renderChart(series) {
-    var counts = (series && series.counts) || [];
-    var n = counts.length;
-    if (!n) { $("chart-line").setAttribute("d", ""); $("chart-area").setAttribute("d", ""); return; }
-    var peak = 0, sum = 0;
-    for (var i = 0; i < n; i++) { if (counts[i] > peak) peak = counts[i]; sum += counts[i]; }
+  function drawSeries(prefix, counts) { // one SVG path over the counts, scaled to their peak
+    var n = counts.length, peak = 0;
+    for (var i = 0; i < n; i++) if (counts[i] > peak) peak = counts[i];
     var top = peak > 0 ? peak * 1.1 : 1;
     var dx = n > 1 ? CHART_W / (n - 1) : CHART_W;
     var d = "";
@@ -54,9 +51,20 @@
       var x = (j * dx).toFixed(1), y = (CHART_H - (counts[j] / top) * (CHART_H - 4)).toFixed(1);
       d += (j ? "L" : "M") + x + " " + y;
     }
-    $("chart-line").setAttribute("d", d);
-    $("chart-area").setAttribute("d", d + "L" + CHART_W + " " + CHART_H + "L0 " + CHART_H + "Z");
-    text("chart-max", Math.ceil(top));
+    $(prefix + "-line").setAttribute("d", d);
+    $(prefix + "-area").setAttribute("d", n ? d + "L" + CHART_W + " " + CHART_H + "L0 " + CHART_H + "Z" : "");
+    text(prefix + "-max", Math.ceil(top));
+    return peak;
+  }
+
+  function renderChart(series) {
+    var counts = (series && series.counts) || [];
+    var n = counts.length;
+    var peak = drawSeries("chart", counts);
+    drawSeries("zoom", counts.slice(-120));
+    if (!n) return;
+    var sum = 0;
+    for (var i = 0; i < n; i++) sum += counts[i];
     // the current second is still filling up: "now" is the last complete one
     text("rate-now", n > 1 ? counts[n - 2] : counts[n - 1]);
     text("rate-peak", peak);
