@@ -22,7 +22,7 @@ from functions.adapters.redis_payments import RedisPaymentCounters
 from functions.adapters.sqs import BatchingSender, SqsQueue, sqs_client
 from functions.config import Settings, get_settings
 from functions.payments.service import PaymentService
-from functions.statistics.queues import QueueDepths
+from functions.statistics.queues import QueueDepths, depth_gauges
 from functions.statistics.service import StatisticsService
 from functions.telemetry.metrics import Metrics, emf_wanted
 
@@ -66,7 +66,9 @@ def build(
     idempotency = RedisIdempotency(redis_client, settings.redis_prefix, settings.idempotency_ttl_seconds)
     metrics = Metrics(RedisMetricStore(redis_client, settings.redis_prefix), emf=emf_wanted())
     payments = PaymentService(queue, counters, ledger, idempotency, settings.queue_name("payments"), metrics=metrics)
-    queue_depths = QueueDepths(sqs, lambda: _consumed_queues(settings))
+    queue_depths = QueueDepths(
+        sqs, lambda: _consumed_queues(settings), on_refresh=lambda depths: metrics.record(depth_gauges(depths))
+    )
     statistics = StatisticsService(counters)
     statistics.add_section("queues", queue_depths.section)
     return Surge(

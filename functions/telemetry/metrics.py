@@ -91,6 +91,11 @@ class Increments:
         self.emf.append((name, labels, value, unit))
         return self
 
+    def gauge(self, name: str, value: float, **labels: str) -> Increments:
+        """A level (queue depth): CloudWatch only; locally gauges are read live at scrape time."""
+        self.emf.append((name, labels, value, MetricUnit.Count.value))
+        return self
+
     def _add(self, key: str, value: float) -> None:
         self.fields[key] = self.fields.get(key, 0) + value
 
@@ -132,8 +137,8 @@ class Metrics:
         assert self._emf is not None
         for name, labels, value, unit in usage.emf:
             if labels:  # dimensions belong to a metric set: labelled values get their own blob
-                with single_metric(name=name, unit=unit, value=value, namespace=NAMESPACE) as metric:
-                    metric.add_dimensions(**labels)
+                with single_metric(name, unit, value, namespace=NAMESPACE, default_dimensions=labels):
+                    pass
             else:
                 self._emf.add_metric(name=name, unit=unit, value=value)
 

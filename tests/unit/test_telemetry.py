@@ -134,3 +134,28 @@ def test_correlation_ids_of_concurrent_threads_do_not_mix() -> None:
     assert sorted(line["correlation_id"] for line in lines if line["message"] == "work") == ["r-1", "r-2"]
     assert all(line["correlation_id"] == line["mine"] for line in lines if line["message"] == "work")
     assert all("correlation_id" not in line for line in lines if line["message"] == "done")
+
+
+def test_on_lambda_metrics_are_printed_as_cloudwatch_emf(capsys: Any) -> None:
+    import json
+
+    from functions.statistics.queues import depth_gauges
+    from functions.telemetry.metrics import Metrics
+
+    metrics = Metrics(store=None, emf=True)
+    usage = Increments().count("surge_payments_accepted_total", currency="EUR")
+    usage.observe("surge_enqueue_latency_seconds", 0.002, LATENCY_BUCKETS_S)
+    assert metrics.fold(usage) == {}  # nothing for Redis: it went to EMF
+    metrics.record(depth_gauges({"surge-payments-dlq": {"visible": 4, "in_flight": 0}}))
+    metrics.flush()
+    blobs = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    emitted: dict[str, dict[str, Any]] = {}
+    for blob in blobs:
+        directive = blob["_aws"]["CloudWatchMetrics"][0]
+        assert directive["Namespace"] == "Surge"
+        for metric in directive["Metrics"]:
+            emitted.setdefault(metric["Name"], {})[metric["Unit"]] = blob
+    assert emitted["surge_payments_accepted_total"]["Count"]["currency"] == "EUR"
+    assert emitted["surge_enqueue_latency_seconds"]["Seconds"]["surge_enqueue_latency_seconds"] in (0.002, [0.002])
+    dlq = [b for b in blobs if b.get("queue") == "surge-payments-dlq" and b.get("state") == "visible"]
+    assert dlq and dlq[0]["surge_queue_messages"] in (4, [4])
