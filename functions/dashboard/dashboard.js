@@ -92,29 +92,33 @@
     select.value = p.currency;
   }
 
+  // The checkout's section: {"currency", "count", "revenue", "units", "per_second",
+  //   "best_sellers": [{"product_id", "sold", "available"}], "sold_out": {"count", "product_ids"}}
   function renderOrders(orders) {
-    var has = orders && typeof orders === "object";
+    var has = !!orders && typeof orders === "object";
     $("orders").hidden = !has;
     $("orders-empty").hidden = has;
     $("products").hidden = !has;
     $("products-empty").hidden = has;
     if (!has) return;
-    var soldOut = pick(orders, ["sold_out", "sold_out_products"]) || [];
+    var soldOut = orders.sold_out || [];
+    var soldOutIds = Array.isArray(soldOut) ? soldOut : (soldOut.product_ids || []);
+    var soldOutCount = Array.isArray(soldOut) ? soldOut.length : (soldOut.count || 0);
     text("orders-count", pick(orders, ["count", "orders"]));
     text("orders-revenue", pick(orders, ["revenue", "total"]));
-    text("orders-units", pick(orders, ["units_sold", "units", "items_sold"]));
-    text("orders-soldout", soldOut.length);
-    var soldOutIds = soldOut.map(function (s) { return typeof s === "object" ? pick(s, ["product_id", "id", "sku"]) : s; });
-    var products = pick(orders, ["hottest", "hottest_products", "products", "top_products"]) || [];
+    $("orders-currency").textContent = orders.currency || "";
+    text("orders-units", pick(orders, ["units", "units_sold"]));
+    text("orders-soldout", soldOutCount);
+    var products = pick(orders, ["best_sellers", "hottest"]) || [];
     var rows = products.map(function (item) {
-      var id = pick(item, ["product_id", "id", "sku"]);
-      var name = pick(item, ["name", "title"]) || id;
-      var sold = Number(pick(item, ["sold", "units_sold", "units"]) || 0);
-      var left = pick(item, ["available", "stock", "remaining", "left"]);
-      var out = item.sold_out === true || (left !== undefined && Number(left) <= 0) || soldOutIds.indexOf(id) >= 0;
+      var id = pick(item, ["product_id", "id"]);
+      var sold = Number(item.sold || 0);
+      var left = item.available;
+      var out = (left !== undefined && left !== null && Number(left) <= 0) || soldOutIds.indexOf(id) >= 0;
       var tr = document.createElement("tr");
+      tr.dataset.product = String(id);
       var label = document.createElement("span");
-      label.textContent = name;
+      label.textContent = item.name || "#" + id;
       if (out) {
         var mark = document.createElement("span");
         mark.className = "soldout";
@@ -128,6 +132,7 @@
       var total = sold + Number(left || 0);
       var bar = document.createElement("div");
       bar.className = "bar";
+      bar.title = "stock left";
       var fill = document.createElement("i");
       fill.style.width = (total > 0 ? Math.round((Number(left || 0) / total) * 100) : 0) + "%";
       bar.appendChild(fill);

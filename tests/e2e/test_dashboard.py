@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import http
+from tests.support import http, wait_until
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -54,15 +54,15 @@ def browser() -> Iterator[Any]:
         instance.close()
 
 
-def _shows(page: Any, element_id: str, expected: str, timeout_ms: int = 15_000) -> None:
-    """Wait until the element's text is ``expected``; fail naming what it showed instead."""
+def _shows(page: Any, element_id: str, expected: str, timeout: float = 15) -> None:
+    """Wait until the element's text is ``expected``; fail naming what it showed instead.
+
+    Polled from here rather than with ``wait_for_function``: that evaluates a string in the
+    page, which the page's Content-Security-Policy (no ``unsafe-eval``) rightly forbids.
+    """
     try:
-        page.wait_for_function(
-            "([id, want]) => document.getElementById(id).textContent === want",
-            arg=[element_id, expected],
-            timeout=timeout_ms,
-        )
-    except Exception:
+        wait_until(lambda: page.text_content(f"#{element_id}") == expected, timeout, 0.1, f"#{element_id}")
+    except AssertionError:
         shown = page.text_content(f"#{element_id}")
         raise AssertionError(f"#{element_id} shows {shown!r}, expected {expected!r}") from None
 
@@ -75,7 +75,7 @@ def test_dashboard_shows_the_posted_payments(stack: str, clean: Any, browser: An
     page.on("request", lambda r: None if r.url.startswith(stack) else external.append(r.url))
 
     page.goto(f"{stack}/", wait_until="load")
-    page.wait_for_function("Number(document.body.dataset.refreshed || 0) >= 1", timeout=15_000)
+    wait_until(lambda: int(page.get_attribute("body", "data-refreshed") or 0) >= 1, 15, 0.1, "a first refresh")
     _shows(page, "pay-count", "0")
     _shows(page, "pay-total", "0.00")
 
@@ -106,7 +106,8 @@ def test_dashboard_shows_the_posted_payments(stack: str, clean: Any, browser: An
     assert any(n.endswith("-payments") for n in queue_names) and any(n.endswith("-payments-dlq") for n in queue_names)
 
     # health: every dependency listed and up, with a latency
-    page.wait_for_function("document.querySelectorAll('#health tbody td.up').length >= 3", timeout=15_000)
+    page.wait_for_selector("#health tbody tr:nth-child(3) td.up", timeout=15_000)
+    assert page.locator("#health tbody td.up").count() == 3
     health_text = page.text_content("#health")
     assert all(name in health_text for name in ("redis", "sqs", "mysql")) and " ms" in health_text
 
@@ -130,3 +131,65 @@ def test_dashboard_is_also_at_slash_dashboard_and_self_contained(stack: str) -> 
     assert status == 200 and headers["content-type"].startswith("text/html")
     assert "<script>" in body and "/*JS*/" not in body and "/*CSS*/" not in body
     assert "http://" not in body.replace("http://www.w3.org", "") and "https://" not in body
+
+
+def test_dashboard_renders_orders_sold_out_a_full_dlq_and_a_dependency_down(stack: str, browser: Any) -> None:
+    """The panels that need checkout data or a fault, from canned answers in the browser.
+
+    The orders section has the shape the checkout capability gives ``/statistics``.
+    """
+    import json
+
+    _, _, real = http("GET", f"{stack}/statistics?series=1")
+    canned = {
+        **real,
+        "orders": {
+            "currency": "EUR",
+            "count": 1820,
+            "revenue": "908180.00",
+            "units": 10000,
+            "per_second": 1.517,
+            "best_sellers": [
+                {"product_id": 100, "sold": 10000, "available": 0},
+                {"product_id": 7, "sold": 20, "available": 80},
+            ],
+            "sold_out": {"count": 1, "product_ids": [100]},
+        },
+        "queues": {
+            "surge-payments": {"visible": 12, "in_flight": 50},
+            "surge-payments-dlq": {"visible": 3, "in_flight": 0},
+        },
+    }
+    health = {
+        "status": "degraded",
+        "dependencies": {
+            "redis": {"status": "down", "error": "ConnectionError", "latency_ms": 1.2},
+            "sqs": {"status": "up", "latency_ms": 2.5},
+            "mysql": {"status": "up", "latency_ms": 0.9},
+        },
+    }
+    page = browser.new_page(viewport={"width": 1280, "height": 980})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+
+    def answer(body: Any, status: int = 200) -> Any:
+        return lambda route: route.fulfill(status=status, content_type="application/json", body=json.dumps(body))
+
+    page.route("**/statistics?*", answer(canned))
+    page.route("**/health", answer(health, 503))
+    page.goto(f"{stack}/dashboard")
+    _shows(page, "orders-count", "1820")
+    _shows(page, "orders-revenue", "908180.00")
+    _shows(page, "orders-units", "10000")
+    _shows(page, "orders-soldout", "1")
+    assert not page.is_visible("#orders-empty") and page.is_visible("#products")
+    assert "SOLD OUT" in page.text_content("#products tr[data-product='100']")
+    assert "SOLD OUT" not in page.text_content("#products tr[data-product='7']")
+    assert page.get_attribute("#queues tr[data-queue='surge-payments-dlq']", "class") == "dlq alert"
+    assert page.get_attribute("#queues tr[data-queue='surge-payments']", "class") == ""
+    page.wait_for_selector("#health td.down", timeout=10_000)
+    assert page.text_content("#health td.down") == "down (ConnectionError)"
+    _shows(page, "health-status", "degraded")
+    assert not errors, f"JavaScript errors on the page: {errors}"
+    page.screenshot(path=str(SCREENSHOT.with_name("dashboard-canned-checkout.png")), full_page=True)
+    page.close()
