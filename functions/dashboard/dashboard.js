@@ -1,4 +1,4 @@
-// Surge live dashboard: polls /statistics (figures, per-second series, orders, queues)
+// Surge live dashboard: polls statistics (figures, per-second series, orders, queues)
 // and /health, and renders them. No libraries: the chart is one SVG path.
 (function () {
   "use strict";
@@ -189,8 +189,9 @@
     else { pill.className = "pill stale"; pill.textContent = "stale: " + why; }
   }
 
+  // URLs are relative to the page, so it also works under an API Gateway stage (/api/).
   function refreshStats() {
-    var url = "/statistics?series=1" + (currency ? "&currency=" + encodeURIComponent(currency) : "");
+    var url = "statistics?series=1" + (currency ? "&currency=" + encodeURIComponent(currency) : "");
     return getJson(url).then(function (stats) {
       renderPayments(stats);
       renderChart(stats.payments_per_second);
@@ -202,7 +203,7 @@
   }
 
   function refreshHealth() {
-    return getJson("/health").then(renderHealth).catch(function (e) { text("health-status", "unreachable: " + e.message); });
+    return getJson("health").then(renderHealth).catch(function (e) { text("health-status", "unreachable: " + e.message); });
   }
 
   $("currency").addEventListener("change", function (e) {

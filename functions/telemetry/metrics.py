@@ -106,6 +106,7 @@ class Metrics:
     def __init__(self, store: RedisMetricStore | None, emf: bool):
         self._store = store
         self._emf = EmfMetrics(namespace=NAMESPACE) if emf else None
+        self._pending = False  # Powertools warns on every flush of an empty set
 
     @property
     def store(self) -> RedisMetricStore | None:
@@ -130,7 +131,8 @@ class Metrics:
 
     def flush(self) -> None:
         """End of an invocation: print the EMF blob (no-op locally)."""
-        if self._emf is not None:
+        if self._emf is not None and self._pending:
+            self._pending = False
             self._emf.flush_metrics()
 
     def _emit(self, usage: Increments) -> None:
@@ -141,6 +143,7 @@ class Metrics:
                     pass
             else:
                 self._emf.add_metric(name=name, unit=unit, value=value)
+                self._pending = True
 
 
 def emf_wanted() -> bool:
