@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from aws_lambda_powertools.metrics import Metrics as EmfMetrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
@@ -49,6 +50,12 @@ def series_name(name: str, labels: Mapping[str, str]) -> str:
     return f"{name}{{{inner}}}"
 
 
+@lru_cache(maxsize=4096)
+def _series(name: str, labels: tuple[tuple[str, str], ...]) -> str:
+    # the hot path names the same few series again and again: format each once
+    return series_name(name, dict(labels))
+
+
 def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
@@ -59,10 +66,15 @@ def bucket_bound(value: float, buckets: tuple[float, ...]) -> str:
     >>> bucket_bound(0.003, LATENCY_BUCKETS_S), bucket_bound(9.0, LATENCY_BUCKETS_S)
     ('0.005', '+Inf')
     """
-    for bound in buckets:
+    for bound, label in _labels(buckets):
         if value <= bound:
-            return _number(bound)
+            return label
     return "+Inf"
+
+
+@lru_cache(maxsize=64)
+def _labels(buckets: tuple[float, ...]) -> tuple[tuple[float, str], ...]:
+    return tuple((bound, _number(bound)) for bound in buckets)
 
 
 def _number(value: float) -> str:
@@ -78,15 +90,16 @@ class Increments:
     emf: list[tuple[str, dict[str, str], float, str]] = field(default_factory=list)
 
     def count(self, name: str, value: float = 1, **labels: str) -> Increments:
-        self._add(series_name(name, labels), value)
+        self._add(_series(name, tuple(labels.items())), value)
         self.emf.append((name, labels, value, MetricUnit.Count.value))
         return self
 
     def observe(self, name: str, value: float, buckets: tuple[float, ...], **labels: str) -> Increments:
         """One observation of a histogram: its bucket, ``_count`` and ``_sum``."""
-        self._add(series_name(f"{name}_bucket", {**labels, "le": bucket_bound(value, buckets)}), 1)
-        self._add(series_name(f"{name}_count", labels), 1)
-        self._add(series_name(f"{name}_sum", labels), value)
+        items = tuple(labels.items())
+        self._add(_series(f"{name}_bucket", (*items, ("le", bucket_bound(value, buckets)))), 1)
+        self._add(_series(f"{name}_count", items), 1)
+        self._add(_series(f"{name}_sum", items), value)
         unit = MetricUnit.Seconds.value if name.endswith("_seconds") else MetricUnit.Count.value
         self.emf.append((name, labels, value, unit))
         return self
