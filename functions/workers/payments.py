@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from chalice import Blueprint
-from chalice.app import SQSEvent, SQSRecord
+from chalice.app import SQSEvent
 
 from functions.adapters.ports import PaymentLedger
 from functions.bootstrap import surge
@@ -20,8 +20,7 @@ from functions.config import get_settings
 from functions.errors import DependencyDown
 from functions.observability import logger, set_correlation_id
 from functions.payments.model import Payment
-from functions.telemetry.metrics import BATCH_BUCKETS, LAG_BUCKETS_S, Increments
-from functions.workers.batch import batch_response, message_id
+from functions.workers.batch import batch_response, batch_usage, message_id, request_id_attribute
 
 bp = Blueprint(__name__)
 
@@ -65,32 +64,12 @@ def store_batch(
     return batch_response(failed)
 
 
-def batch_usage(records: list[SQSRecord], failed: int, now_ms: float) -> Increments:
-    """Batch size, worker lag (age of each message since SQS took it) and outcomes."""
-    usage = Increments().observe("surge_worker_batch_size", len(records), BATCH_BUCKETS, queue="payments")
-    for record in records:
-        sent = record.to_dict().get("attributes", {}).get("SentTimestamp")
-        if sent:
-            lag = max(0.0, (now_ms - int(sent)) / 1000)
-            usage.observe("surge_worker_lag_seconds", lag, LAG_BUCKETS_S, queue="payments")
-    if len(records) - failed:
-        usage.count("surge_worker_messages_total", len(records) - failed, queue="payments", outcome="stored")
-    if failed:
-        usage.count("surge_worker_messages_total", failed, queue="payments", outcome="failed")
-    return usage
-
-
-def _request_id(record: SQSRecord) -> str | None:
-    attribute = record.to_dict().get("messageAttributes", {}).get("request_id") or {}
-    return attribute.get("stringValue")
-
-
 @bp.on_sqs_message(queue=get_settings().queue_name("payments"), batch_size=50, maximum_batching_window_in_seconds=1)
 def store_payments(event: SQSEvent) -> dict[str, Any]:
     app = surge()
     records = list(event)
-    request_ids = {message_id(r): rid for r in records if (rid := _request_id(r))}
+    request_ids = {message_id(r): rid for r in records if (rid := request_id_attribute(r))}
     result = store_batch(app.ledger, [(message_id(r), r.body) for r in records], request_ids)
-    app.metrics.record(batch_usage(records, len(result["batchItemFailures"]), time.time() * 1000))
+    app.metrics.record(batch_usage("payments", records, len(result["batchItemFailures"]), time.time() * 1000))
     app.metrics.flush()
     return result

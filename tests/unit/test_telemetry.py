@@ -159,3 +159,33 @@ def test_on_lambda_metrics_are_printed_as_cloudwatch_emf(capsys: Any) -> None:
     assert emitted["surge_enqueue_latency_seconds"]["Seconds"]["surge_enqueue_latency_seconds"] in (0.002, [0.002])
     dlq = [b for b in blobs if b.get("queue") == "surge-payments-dlq" and b.get("state") == "visible"]
     assert dlq and dlq[0]["surge_queue_messages"] in (4, [4])
+
+
+def test_batch_usage_measures_each_message_age_from_its_sent_timestamp() -> None:
+    from chalice.app import SQSRecord
+
+    from functions.workers.batch import batch_usage, request_id_attribute
+
+    now_ms = 1_800_000_000_000
+    records = [
+        SQSRecord(
+            {
+                "messageId": f"m{n}",
+                "receiptHandle": f"h{n}",
+                "body": "{}",
+                "attributes": {"SentTimestamp": str(now_ms - age_ms)},
+                "messageAttributes": {"request_id": {"stringValue": f"r{n}", "dataType": "String"}},
+            },
+            None,
+        )
+        for n, age_ms in enumerate((1500, 40, 400_000))
+    ]
+    usage = batch_usage("orders", records, failed=1, now_ms=now_ms)
+    assert usage.fields['surge_worker_batch_size_bucket{le="5",queue="orders"}'] == 1
+    assert usage.fields['surge_worker_lag_seconds_bucket{le="2.5",queue="orders"}'] == 1
+    assert usage.fields['surge_worker_lag_seconds_bucket{le="0.05",queue="orders"}'] == 1
+    assert usage.fields['surge_worker_lag_seconds_bucket{le="+Inf",queue="orders"}'] == 1
+    assert round(usage.fields['surge_worker_lag_seconds_sum{queue="orders"}'], 3) == 401.54
+    assert usage.fields['surge_worker_messages_total{outcome="stored",queue="orders"}'] == 2
+    assert usage.fields['surge_worker_messages_total{outcome="failed",queue="orders"}'] == 1
+    assert [request_id_attribute(r) for r in records] == ["r0", "r1", "r2"]
