@@ -5,17 +5,31 @@ from chalice import Chalice
 from functions.admin.routes import bp as admin
 from functions.api_docs import bp as api_docs
 from functions.checkout.routes import bp as checkout
+from functions.dashboard.routes import bp as dashboard
 from functions.health import bp as health
 from functions.http.middleware import error_middleware
 from functions.http.ratelimit import rate_limit_middleware
 from functions.payments.routes import bp as payments
 from functions.reconcile.schedule import bp as reconcile
 from functions.statistics.routes import bp as statistics
+from functions.telemetry.routes import bp as telemetry
 from functions.workers.orders import bp as order_worker
 from functions.workers.payments import bp as payment_worker
 
 app = Chalice(app_name="surge")
 app.register_middleware(error_middleware, "http")
 app.register_middleware(rate_limit_middleware, "http")  # inside: a 429 carries the request id too
-for blueprint in (payments, statistics, health, payment_worker, reconcile, checkout, order_worker, admin, api_docs):
+for blueprint in (
+    payments,
+    statistics,
+    health,
+    payment_worker,
+    reconcile,
+    checkout,
+    order_worker,
+    dashboard,
+    telemetry,
+    admin,
+    api_docs,
+):
     app.register_blueprint(blueprint)

@@ -18,6 +18,7 @@ from functions.adapters.mysql_orders import MySqlOrders
 from functions.adapters.mysql_payments import MySqlPaymentLedger
 from functions.adapters.ports import MessageQueue, OrderStore, PaymentCounters, PaymentLedger, StockGate
 from functions.adapters.redis_client import connect
+from functions.adapters.redis_metrics import RedisMetricStore
 from functions.adapters.redis_payments import RedisPaymentCounters
 from functions.adapters.redis_ratelimit import RedisRateLimiter
 from functions.adapters.redis_stock import RedisStock
@@ -27,7 +28,9 @@ from functions.checkout.statistics import orders_section
 from functions.config import Settings, get_settings
 from functions.errors import DependencyDown
 from functions.payments.service import PaymentService
+from functions.statistics.queues import QueueDepths, depth_gauges
 from functions.statistics.service import StatisticsService
+from functions.telemetry.metrics import Metrics, emf_wanted
 
 
 @dataclass
@@ -43,6 +46,8 @@ class Surge:
     ledger: PaymentLedger
     payments: PaymentService
     statistics: StatisticsService
+    metrics: Metrics
+    queue_depths: QueueDepths
     stock: StockGate
     orders: OrderStore
     checkout: CheckoutService
@@ -70,7 +75,11 @@ def build(
     )
     ledger = ledger or MySqlPaymentLedger(db)
     idempotency = RedisIdempotency(redis_client, settings.redis_prefix, settings.idempotency_ttl_seconds)
-    payments = PaymentService(queue, counters, ledger, idempotency, settings.queue_name("payments"))
+    metrics = Metrics(RedisMetricStore(redis_client, settings.redis_prefix), emf=emf_wanted())
+    payments = PaymentService(queue, counters, ledger, idempotency, settings.queue_name("payments"), metrics=metrics)
+    queue_depths = QueueDepths(
+        sqs, lambda: _consumed_queues(settings), on_refresh=lambda depths: metrics.record(depth_gauges(depths))
+    )
     stock = RedisStock(
         redis_client, settings.redis_prefix, settings.payment_marker_ttl_seconds, settings.stats_window_seconds
     )
@@ -79,6 +88,7 @@ def build(
         stock, queue, orders, idempotency, settings.queue_name("orders"), settings.default_currency
     )
     statistics = StatisticsService(counters)
+    statistics.add_section("queues", queue_depths.section)
     app = Surge(
         settings=settings,
         redis=redis_client,
@@ -89,6 +99,8 @@ def build(
         ledger=ledger,
         payments=payments,
         statistics=statistics,
+        metrics=metrics,
+        queue_depths=queue_depths,
         stock=stock,
         orders=orders,
         checkout=checkout,
@@ -121,6 +133,17 @@ def wire_checkout(app: Surge) -> None:
 
     app.statistics.add_section("orders", orders_section(app.stock, app.settings.default_currency, last_reconcile))
     app.reconcilers["stock"] = lambda now_s: reconcile_stock(app.stock, app.orders, orders_drained())
+
+
+def _consumed_queues(settings: Settings) -> list[str]:
+    """The queues the app consumes (payments, orders…), read from its handlers when it is loaded."""
+    try:
+        from app import app  # the Chalice app module at the root of the package
+        from functions.workers.queues import consumed_queues
+
+        return consumed_queues(app) or [settings.queue_name("payments")]
+    except ImportError:
+        return [settings.queue_name("payments")]
 
 
 _current: Surge | None = None

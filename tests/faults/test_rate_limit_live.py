@@ -16,7 +16,7 @@ def test_a_burst_from_one_address_is_limited_and_an_api_key_client_is_not(world:
     w = world(RATE_LIMIT_PER_SECOND="0.5", RATE_LIMIT_BURST="3")
     answers = [http("GET", f"{w.base}/statistics") for _ in range(5)]
     assert [status for status, _, _ in answers] == [200, 200, 200, 429, 429]
-    status, headers, body = answers[-1]
+    _, headers, body = answers[-1]
     assert int(headers["retry-after"]) >= 1 and body["code"] == "rate_limited"
     assert body["request_id"] == headers["x-request-id"]
     assert http("GET", f"{w.base}/statistics", headers={"X-Api-Key": "partner-1"})[0] == 200
