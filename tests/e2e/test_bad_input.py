@@ -61,7 +61,8 @@ CASES: list[tuple[str, str, str, bytes | None, dict[str, str], int]] = [
 def assert_nothing_written(settings: Settings, base: str) -> None:
     assert queue_depth(settings, "payments") == 0
     assert mysql_count(settings, "payments") == 0
-    assert [k for k in redis_keys(settings) if ":rl:" not in k] == []  # no marker, no statistics
+    # no payment marker, no statistics (rate-limit buckets and request metrics are not data)
+    assert [k for k in redis_keys(settings) if ":rl:" not in k and not k.endswith(":metrics")] == []
     status, _, stats = http("GET", f"{base}/statistics")
     assert status == 200 and stats["payments"]["count"] == 0
 

@@ -137,12 +137,13 @@ def test_metrics_count_accepted_rejected_and_unavailable(
     dlq = _park_in_dlq(surge_app.settings, 3)
     counting = CountingRedis(monkeypatch)
     assert _post(client, {"amount": "10.00"}).status_code == 202
-    # accepting a payment is one Redis call: the metrics ride inside the Lua script
-    assert counting.commands == ["EVALSHA"] and counting.pipelines == 0
+    # accepting a payment is two Redis calls: the rate limiter's token bucket (it must decide
+    # before the SQS send) and the payment script after it, which the metrics ride inside
+    assert counting.commands == ["EVALSHA", "EVALSHA"] and counting.pipelines == 0
     assert _post(client, {"amount": "20.00", "currency": "USD"}).status_code == 202
     before = counting.round_trips()
     assert _post(client, b"{").status_code == 400
-    assert counting.round_trips() - before == 1  # a refusal costs one pipeline
+    assert counting.round_trips() - before == 2  # the rate limiter, then one pipeline for the refusal
     assert _post(client, {"amount": "-1"}).status_code == 400
     monkeypatch.undo()
 
