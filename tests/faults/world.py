@@ -158,9 +158,16 @@ class World:
         """Receive counts of up to 10 visible messages (this peek adds one to each)."""
         client = sqs_client(self.settings.sqs_endpoint_url, self.settings.aws_region)
         url = client.get_queue_url(QueueName=self.settings.queue_name(kind))["QueueUrl"]
-        messages = client.receive_message(
-            QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0, AttributeNames=["ApproximateReceiveCount"]
-        ).get("Messages", [])
+        messages: list[dict[str, Any]] = []
+        deadline = time.monotonic() + 2 * self.settings.visibility_timeout + 1
+        while not messages and time.monotonic() < deadline:  # the workers may hold them all right now
+            messages = client.receive_message(
+                QueueUrl=url,
+                MaxNumberOfMessages=10,
+                VisibilityTimeout=0,
+                WaitTimeSeconds=1,
+                AttributeNames=["ApproximateReceiveCount"],
+            ).get("Messages", [])
         return [int(m["Attributes"]["ApproximateReceiveCount"]) for m in messages] or [0]
 
     def wait_stored(self, count: int, timeout: float = 60) -> list[str]:
