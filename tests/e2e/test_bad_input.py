@@ -14,6 +14,10 @@ pytestmark = pytest.mark.e2e
 
 JSON = {"Content-Type": "application/json"}
 PAY = b'{"amount": "1.00"}'
+ORDER = (
+    b'{"items": [{"product_id": 100, "quantity": 1}], '
+    b'"delivery": {"address": "1 Main St, Kyiv", "phone": "+380 44 123 4567", "email": "buyer@example.com"}}'
+)
 DEEP = ("[" * 5000 + "]" * 5000).encode()
 DEEP_IN_FIELD = ('{"amount": ' + "[" * 3000 + "]" * 3000 + "}").encode()
 
@@ -52,6 +56,40 @@ CASES: list[tuple[str, str, str, bytes | None, dict[str, str], int]] = [
     ("unknown route", "GET", "/payments", None, {}, 403),
     ("unknown deep route", "POST", "/payment/../admin", b'{"amount": "1.00"}', JSON, 403),
     ("odd payment id", "GET", "/payments/%00%ff", None, {}, 404),
+    ("checkout: deep JSON", "POST", "/checkout", DEEP, JSON, 400),
+    ("checkout: huge quantity", "POST", "/checkout", ORDER.replace(b'"quantity": 1', b'"quantity": 1e400'), JSON, 400),
+    (
+        "checkout: huge product id",
+        "POST",
+        "/checkout",
+        ORDER.replace(b'"product_id": 100', b'"product_id": 1' + b"0" * 40),
+        JSON,
+        400,
+    ),
+    (
+        "checkout: fractional quantity",
+        "POST",
+        "/checkout",
+        ORDER.replace(b'"quantity": 1', b'"quantity": 1.5'),
+        JSON,
+        400,
+    ),
+    ("checkout: NUL in address", "POST", "/checkout", ORDER.replace(b"1 Main St", b"1 Main\\u0000St"), JSON, 400),
+    ("checkout: RTL in email", "POST", "/checkout", ORDER.replace(b"buyer@", "\u202ebuyer@".encode()), JSON, 400),
+    ("checkout: duplicate keys", "POST", "/checkout", ORDER[:-1] + b', "items": []}', JSON, 400),
+    (
+        "checkout: same product twice",
+        "POST",
+        "/checkout",
+        ORDER.replace(b"}],", b'}, {"product_id": 100, "quantity": 1}],'),
+        JSON,
+        400,
+    ),
+    ("checkout: wrong method", "GET", "/checkout", None, {}, 405),
+    ("order: odd id", "GET", "/orders/%00%ff", None, {}, 404),
+    ("product: huge id", "GET", "/products/99999999999999999999999", None, {}, 404),
+    ("product: negative id", "GET", "/products/-1", None, {}, 404),
+    ("product: full-width id", "GET", "/products/%EF%BC%91", None, {}, 404),
     ("huge window", "GET", "/statistics?window=99999999999999999999", None, {}, 400),
     ("negative window", "GET", "/statistics?window=-5", None, {}, 400),
     ("lower-case currency", "GET", "/statistics?currency=eur", None, {}, 400),
@@ -59,8 +97,10 @@ CASES: list[tuple[str, str, str, bytes | None, dict[str, str], int]] = [
 
 
 def assert_nothing_written(settings: Settings, base: str) -> None:
-    assert queue_depth(settings, "payments") == 0
-    assert mysql_count(settings, "payments") == 0
+    for kind in ("payments", "orders"):
+        assert queue_depth(settings, kind) == 0
+    for table in ("payments", "orders", "order_items", "products"):
+        assert mysql_count(settings, table) == 0
     # no payment marker, no statistics (rate-limit buckets and request metrics are not data)
     assert [k for k in redis_keys(settings) if ":rl:" not in k and not k.endswith(":metrics")] == []
     status, _, stats = http("GET", f"{base}/statistics")
