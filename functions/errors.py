@@ -95,9 +95,14 @@ class ServiceUnavailable(SurgeError):
 
 
 class DependencyDown(Exception):
-    """Raised by adapters when Redis, SQS or MySQL cannot be reached."""
+    """Raised by adapters when Redis, SQS or MySQL cannot be reached.
 
-    def __init__(self, dependency: str, cause: BaseException | None = None):
+    ``transient`` is False when the service answered but refused this very data (say, a
+    MySQL constraint): retrying the same batch as a whole cannot help, one item may.
+    """
+
+    def __init__(self, dependency: str, cause: BaseException | None = None, *, transient: bool = True):
         super().__init__(f"{dependency} unavailable: {cause!r}")
         self.dependency = dependency
         self.cause = cause
+        self.transient = transient

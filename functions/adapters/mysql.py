@@ -14,6 +14,23 @@ import pymysql.cursors
 from functions.errors import DependencyDown
 
 MYSQL_ERRORS = (pymysql.err.OperationalError, pymysql.err.InterfaceError, pymysql.err.InternalError)
+# server errors that pass with time: too many connections, lock wait timeout, deadlock,
+# read-only (failover in progress), server shutting down
+_TRANSIENT_SERVER_ERRORS = frozenset({1040, 1053, 1205, 1213, 1290, 1836})
+
+
+def is_transient(error: BaseException) -> bool:
+    """True unless MySQL answered and refused the statement itself (e.g. a CHECK failed).
+
+    >>> is_transient(pymysql.err.OperationalError(2003, "Can't connect"))
+    True
+    >>> is_transient(pymysql.err.OperationalError(4025, "CONSTRAINT `amount_positive` failed"))
+    False
+    """
+    code = error.args[0] if error.args and isinstance(error.args[0], int) else None
+    if code is None or code < 1000 or 2000 <= code < 3000:  # client side: connection lost/refused
+        return True
+    return code in _TRANSIENT_SERVER_ERRORS
 
 
 @dataclass(frozen=True)
@@ -95,7 +112,7 @@ class MySqlConnections:
             conn.commit()
         except MYSQL_ERRORS as exc:
             self._drop()
-            raise DependencyDown("mysql", exc) from exc
+            raise DependencyDown("mysql", exc, transient=is_transient(exc)) from exc
         except BaseException:
             try:
                 conn.rollback()

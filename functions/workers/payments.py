@@ -47,6 +47,11 @@ def store_batch(
         try:
             inserted = ledger.store([p for _, p in parsed])
         except DependencyDown as exc:
+            if not exc.transient and len(parsed) > 1:
+                # MySQL refused something in this batch: store one by one so that only the
+                # poison fails (and reaches the DLQ), not its neighbours
+                failed.extend(_store_one_by_one(ledger, parsed, request_ids))
+                return batch_response(failed)
             for mid, payment in parsed:
                 set_correlation_id(payment.request_id or request_ids.get(mid))
                 logger.warning("payment not stored; it will come back", extra={"payment_id": payment.id})
@@ -62,6 +67,30 @@ def store_batch(
     finally:
         set_correlation_id(None)
     return batch_response(failed)
+
+
+def _store_one_by_one(
+    ledger: PaymentLedger, parsed: list[tuple[str, Payment]], request_ids: Mapping[str, str]
+) -> list[str]:
+    """Store each payment alone; return the message ids that failed."""
+    failed: list[str] = []
+    for n, (mid, payment) in enumerate(parsed):
+        set_correlation_id(payment.request_id or request_ids.get(mid))
+        try:
+            ledger.store([payment])
+        except DependencyDown as exc:
+            if exc.transient:  # MySQL went away meanwhile: the rest comes back too
+                logger.warning("payment batch not stored; it will come back", extra={"reason": str(exc)})
+                return failed + [m for m, _ in parsed[n:]]
+            logger.error(
+                "payment refused by MySQL; it goes to the DLQ after its last receive",
+                extra={"payment_id": payment.id, "message_id": mid, "reason": str(exc)},
+            )
+            failed.append(mid)
+        else:
+            logger.info("payment stored", extra={"payment_id": payment.id, "message_id": mid})
+    set_correlation_id(None)
+    return failed
 
 
 @bp.on_sqs_message(queue=get_settings().queue_name("payments"), batch_size=50, maximum_batching_window_in_seconds=1)
