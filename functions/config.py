@@ -43,16 +43,26 @@ class Settings:
     sqs_batching: bool = False
     sqs_batch_wait_ms: float = 2.0
     admin_key: str = ""
+    # Secrets Manager secret with the MySQL username/password (AWS); read into mysql_url
+    mysql_secret_arn: str = ""
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls) -> Settings:
+        region = _env("AWS_REGION", _env("AWS_DEFAULT_REGION", cls.aws_region))
+        mysql_url = _env("MYSQL_URL", cls.mysql_url)
+        mysql_secret_arn = _env("MYSQL_SECRET_ARN", "")
+        if mysql_secret_arn:
+            from functions.secrets import mysql_url_with_secret
+
+            mysql_url = mysql_url_with_secret(mysql_url, mysql_secret_arn, region=region)
         return cls(
             redis_url=_env("REDIS_URL", cls.redis_url),
             redis_prefix=_env("REDIS_PREFIX", cls.redis_prefix),
-            mysql_url=_env("MYSQL_URL", cls.mysql_url),
+            mysql_url=mysql_url,
+            mysql_secret_arn=mysql_secret_arn,
             sqs_endpoint_url=os.environ.get("SQS_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL_SQS") or None,
-            aws_region=_env("AWS_REGION", _env("AWS_DEFAULT_REGION", cls.aws_region)),
+            aws_region=region,
             queue_prefix=_env("QUEUE_PREFIX", cls.queue_prefix),
             max_receive_count=int(_env("MAX_RECEIVE_COUNT", str(cls.max_receive_count))),
             visibility_timeout=int(_env("VISIBILITY_TIMEOUT", str(cls.visibility_timeout))),

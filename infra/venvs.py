@@ -95,3 +95,26 @@ def lambda_venv() -> Path:
 
 def ministack_venv() -> Path:
     return ensure_venv(MINISTACK_VENV, REPO / "requirements-ministack-full.txt")
+
+
+RUNTIME_PROVIDED = ("boto3==1.44.5",)  # what the Lambda Python runtime has besides the stdlib
+
+
+def lambda_runtime_site() -> Path:
+    """A directory with only what the Lambda runtime provides (boto3), for import tests
+    that must not see anything else."""
+    target = REPO / "build" / "lambda-runtime-site"
+    stamp = hashlib.sha256(" ".join(RUNTIME_PROVIDED).encode()).hexdigest()[:16]
+    stamp_file = target / ".stamp"
+    python = lambda_venv()
+    with (REPO / "build" / "lambda-runtime-site.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (stamp_file.exists() and stamp_file.read_text().strip() == stamp):
+            shutil.rmtree(target, ignore_errors=True)
+            subprocess.run(
+                [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", "--target", str(target),
+                 *RUNTIME_PROVIDED],
+                check=True,
+            )  # fmt: skip
+            stamp_file.write_text(stamp + "\n")
+    return target
