@@ -9,7 +9,7 @@ so Chalice's dependency cache (``.chalice/deployments``) stays warm.
 The merge template is ``infra/merge-template.json`` (parameters, VPC, environment)
 plus what every ``on_sqs_message`` handler of the app needs, generated here by
 iterating the app's event sources: its queue and DLQ (redrive after
-``MAX_RECEIVE_COUNT`` receives, visibility timeout ≥ 6× the worker's timeout), the
+``MAX_RECEIVE_COUNT`` receives, visibility timeout >= 6x the worker's timeout), the
 alarms, ``ReportBatchItemFailures`` on its event source mapping, and the IAM policy.
 A new worker (say orders) is covered without editing any template.
 
@@ -286,7 +286,10 @@ def role_policy(handlers: list[SqsHandler]) -> dict[str, Any]:
         "DefaultRole": {
             "Properties": {
                 "Policies": [
-                    {"PolicyName": "DefaultRolePolicy", "PolicyDocument": {"Version": "2012-10-17", "Statement": statements}}
+                    {
+                        "PolicyName": "DefaultRolePolicy",
+                        "PolicyDocument": {"Version": "2012-10-17", "Statement": statements},
+                    }
                 ]
             }
         }

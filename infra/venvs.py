@@ -40,7 +40,8 @@ def lambda_python() -> str:
     PATH, or one installed by pyenv."""
     candidates = [os.environ.get("LAMBDA_PYTHON", ""), shutil.which(f"python{LAMBDA_PYTHON_VERSION}") or ""]
     pyenv_root = os.environ.get("PYENV_ROOT", str(Path.home() / ".pyenv"))
-    candidates += sorted(glob.glob(f"{pyenv_root}/versions/{LAMBDA_PYTHON_VERSION}.*/bin/python{LAMBDA_PYTHON_VERSION}"))
+    version = LAMBDA_PYTHON_VERSION
+    candidates += sorted(glob.glob(f"{pyenv_root}/versions/{version}.*/bin/python{version}"))
     for candidate in filter(None, candidates):
         try:
             version = subprocess.run(
