@@ -4,14 +4,21 @@ SQS event source mapping, Secrets Manager, IAM enforced) and exercised end to en
 from __future__ import annotations
 
 import json
+import os
+import re
+import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from infra.ministack_deploy import Deployment, Target, client, deployed, smoke_test
+from functions.adapters.mysql import MySqlTarget
+from infra.ministack_deploy import Deployment, Target, clean_up, client, deployed, smoke_test
 from tests.support import http
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -67,3 +74,44 @@ def test_iam_is_enforced_a_role_without_send_message_gets_503(stack: tuple[Deplo
         iam.put_role_policy(RoleName=role, PolicyName="DefaultRolePolicy", PolicyDocument=json.dumps(document))
     status, _, body = http("POST", f"{deployment.api_url}/payment", {"amount": "1.00"})
     assert status == 202, body
+
+
+@pytest.mark.skipif(shutil.which("aws") is None, reason="the aws CLI is not installed")
+def test_deploy_localstack_script_deploys_and_destroys(stack: tuple[Deployment, Target]) -> None:
+    """infra/deploy-localstack.sh against an emulator (MiniStack speaks LocalStack's API):
+    package the localstack stage, migrate, `aws cloudformation package/deploy`, smoke test."""
+    deployment, target = stack
+    mine = Target(target.redis_url, f"{target.redis_prefix}ls:", f"{target.mysql_url}_ls")
+    mysql = MySqlTarget.from_url(mine.mysql_url)
+    env = {
+        **os.environ,
+        "LOCALSTACK_ENDPOINT": deployment.endpoint,
+        "STACK_NAME": "surge-ls",
+        "DEPLOY_BUCKET": "surge-ls-deployments",
+        "STACK_REDIS_URL": mine.redis_url,
+        "REDIS_PREFIX": mine.redis_prefix,
+        "STACK_MYSQL_HOST": mysql.host,
+        "STACK_MYSQL_PORT": str(mysql.port),
+        "MYSQL_DATABASE": mysql.database,
+        "MYSQL_USER": mysql.user,
+        "MYSQL_PASSWORD": mysql.password,
+        "MIGRATION_MYSQL_URL": mine.mysql_url,
+    }
+    try:
+        deployed_ = subprocess.run(
+            [str(REPO / "infra" / "deploy-localstack.sh")], env=env, capture_output=True, text=True, timeout=300
+        )
+        assert deployed_.returncode == 0, deployed_.stdout + deployed_.stderr
+        api_url = re.search(r"^API: (\S+)/ ", deployed_.stdout, re.M)
+        assert api_url, deployed_.stdout
+        result = smoke_test(Deployment(deployment.endpoint, api_url.group(1), "surge-ls", {}), mine)
+        assert result["row"] == ("12.34", "EUR")
+        destroyed = subprocess.run(
+            [str(REPO / "infra" / "destroy-localstack.sh")], env=env, capture_output=True, text=True, timeout=120
+        )
+        assert destroyed.returncode == 0, destroyed.stdout + destroyed.stderr
+        cfn = client("cloudformation", deployment.endpoint)
+        names = {s["StackName"] for s in cfn.list_stacks()["StackSummaries"] if s["StackStatus"] != "DELETE_COMPLETE"}
+        assert "surge-ls" not in names
+    finally:
+        clean_up(mine)
