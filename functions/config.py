@@ -12,6 +12,12 @@ def _env(name: str, default: str) -> str:
     return value if value not in (None, "") else default
 
 
+def _env_pairs(name: str) -> dict[str, str]:
+    """``a=1,b=2`` -> ``{"a": "1", "b": "2"}``"""
+    pairs = (item.split("=", 1) for item in _env(name, "").split(",") if "=" in item)
+    return {key.strip(): value.strip() for key, value in pairs}
+
+
 def _env_bool(name: str, default: bool) -> bool:
     return _env(name, "1" if default else "0").lower() in ("1", "true", "yes", "on")
 
@@ -45,6 +51,8 @@ class Settings:
     admin_key: str = ""
     # Secrets Manager secret with the MySQL username/password (AWS); read into mysql_url
     mysql_secret_arn: str = ""
+    # queue name -> url, known in advance (QUEUE_URLS=name=url,...; the AWS stack passes them)
+    queue_urls: dict[str, str] = field(default_factory=dict)
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -61,6 +69,7 @@ class Settings:
             redis_prefix=_env("REDIS_PREFIX", cls.redis_prefix),
             mysql_url=mysql_url,
             mysql_secret_arn=mysql_secret_arn,
+            queue_urls=_env_pairs("QUEUE_URLS"),
             sqs_endpoint_url=os.environ.get("SQS_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL_SQS") or None,
             aws_region=region,
             queue_prefix=_env("QUEUE_PREFIX", cls.queue_prefix),

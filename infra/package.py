@@ -320,7 +320,14 @@ def merge_template(config: dict[str, Any], stage: str, handlers: list[SqsHandler
             )
         resources.update(queue_resources(h, timeout))
         resources.update(function_overlay(h, concurrency))
-    generated = {"Resources": resources, "Outputs": outputs(handlers)}
+    # by Ref: the functions skip the GetQueueUrl lookup, and depend on the queues, so
+    # the API is never live before the queue it sends to exists
+    queue_urls = ",".join(f"{h.queue}=${{{h.queue_id}}}" for h in handlers)
+    generated = {
+        "Globals": {"Function": {"Environment": {"Variables": {"QUEUE_URLS": {"Fn::Sub": queue_urls}}}}},
+        "Resources": resources,
+        "Outputs": outputs(handlers),
+    }
     return dict(deep_merge(generated, json.loads(STATIC_MERGE_TEMPLATE.read_text())))
 
 

@@ -98,6 +98,7 @@ def test_every_function_runs_on_the_supported_runtime_with_parameters(package_di
     variables = template["Globals"]["Function"]["Environment"]["Variables"]
     assert variables["REDIS_URL"] == {"Ref": "RedisUrl"}
     assert variables["MYSQL_SECRET_ARN"] == {"Ref": "MysqlSecretArn"}
+    assert variables["QUEUE_URLS"] == {"Fn::Sub": "surge-payments=${PaymentsQueue}"}
     assert {"RedisUrl", "MysqlHost", "MysqlSecretArn", "SubnetIds", "SecurityGroupIds"} <= set(template["Parameters"])
 
 
