@@ -122,6 +122,14 @@ def _stage(config: dict[str, Any], stage: str) -> dict[str, Any]:
         raise PackageError(f"stage {stage!r} is not in .chalice/config.json") from None
 
 
+def packaging_env(config: dict[str, Any], stage: str) -> dict[str, str]:
+    """The environment ``app`` is imported with while packaging: the stage's variables and
+    a region, without what would make the import reach AWS (the secret is read at start)."""
+    env = {k: v for k, v in os.environ.items() if k != "MYSQL_SECRET_ARN"}
+    env.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    return {**env, **stage_environment(config, stage)}
+
+
 # ---------------------------------------------------------------- the app's SQS handlers
 
 
@@ -146,7 +154,7 @@ def list_sqs_handlers(queue_prefix: str) -> list[SqsHandler]:
 def discover_sqs_handlers(python: Path, config: dict[str, Any], stage: str) -> list[SqsHandler]:
     """The handlers as the stage sees them: queue names are fixed when ``app`` is imported,
     from the stage's QUEUE_PREFIX, so the app is imported in a child with that environment."""
-    env = {**os.environ, **stage_environment(config, stage)}
+    env = packaging_env(config, stage)
     out = subprocess.run(
         [str(python), "-m", "infra.package", "--list-sqs-handlers"],
         cwd=REPO,
@@ -437,7 +445,7 @@ def build(stage: str = "prod", out: Path | None = None) -> Path:
         merged_path.write_text(json.dumps(merge_template(config, stage, handlers), indent=2) + "\n")
         project = stage_project()
         shutil.rmtree(out, ignore_errors=True)
-        env = {**os.environ, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1")}
+        env = packaging_env(config, stage)
         chalice = python.with_name("chalice")
         subprocess.run(
             [str(chalice), "--project-dir", str(project), "package", "--stage", stage,
