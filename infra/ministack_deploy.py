@@ -263,6 +263,9 @@ def smoke_test(deployment: Deployment, target: Target, timeout: float = 60) -> d
     """POST /payment -> 202 -> worker Lambda via the SQS mapping -> row in MySQL -> statistics."""
     from tests.support import http, wait_until
 
+    status, _, health = http("GET", f"{deployment.api_url}/health")
+    if status != 200:  # the API function reached Redis, SQS and MySQL (with the secret's credentials)
+        raise AssertionError(f"GET /health answered {status}: {health}")
     status, headers, accepted = http("POST", f"{deployment.api_url}/payment", {"amount": "12.34", "currency": "EUR"})
     if status != 202:
         raise AssertionError(f"POST /payment answered {status}: {accepted}")

@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import subprocess
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,19 @@ from typing import Any
 import pytest
 
 from functions.adapters.mysql import MySqlTarget
-from infra.ministack_deploy import Deployment, Target, clean_up, client, deployed, smoke_test
+from functions.runtime.emulator import free_port
+from infra.ministack_deploy import (
+    LOG_DIR,
+    Deployment,
+    Target,
+    clean_up,
+    client,
+    create_mysql_secret,
+    deployed,
+    smoke_test,
+    start_ministack,
+    stop,
+)
 from tests.support import http
 
 REPO = Path(__file__).resolve().parents[2]
@@ -115,3 +128,47 @@ def test_deploy_localstack_script_deploys_and_destroys(stack: tuple[Deployment, 
         assert "surge-ls" not in names
     finally:
         clean_up(mine)
+
+
+@pytest.mark.skipif(shutil.which("aws") is None, reason="the aws CLI is not installed")
+def test_deploy_aws_script_against_an_emulator(package_dir: Path) -> None:
+    """infra/deploy-aws.sh and destroy-aws.sh, with the aws CLI pointed at a MiniStack of
+    their own (AWS_ENDPOINT_URL): package, upload, migrate with the secret, deploy, smoke."""
+    run_id = uuid.uuid4().hex[:8]
+    target = Target.for_run(f"{run_id}a")
+    mysql = MySqlTarget.from_url(target.mysql_url)
+    port = free_port()
+    process = start_ministack(port, LOG_DIR / f"ministack-deploy-aws-{run_id}.log")
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        client("s3", endpoint).create_bucket(Bucket="surge-artifacts")
+        secret_arn = create_mysql_secret(endpoint, target, f"surge/mysql-{run_id}")
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_REGION": "us-east-1",
+            "DEPLOY_BUCKET": "surge-artifacts",
+            "REDIS_URL": target.redis_url,
+            "REDIS_PREFIX": target.redis_prefix,
+            "MYSQL_HOST": mysql.host,
+            "MYSQL_PORT": str(mysql.port),
+            "MYSQL_DATABASE": mysql.database,
+            "MYSQL_SECRET_ARN": secret_arn,
+        }
+        deployed_ = subprocess.run(
+            [str(REPO / "infra" / "deploy-aws.sh")], env=env, capture_output=True, text=True, timeout=300
+        )
+        assert deployed_.returncode == 0, deployed_.stdout + deployed_.stderr
+        api_id = re.search(r"^RestAPIId\s+(\S+)$", deployed_.stdout, re.M)
+        assert api_id, deployed_.stdout
+        deployment = Deployment(endpoint, f"{endpoint}/_aws/execute-api/{api_id.group(1)}/api", "surge", {})
+        assert smoke_test(deployment, target)["row"] == ("12.34", "EUR")
+        destroyed = subprocess.run(
+            [str(REPO / "infra" / "destroy-aws.sh"), "--yes"], env=env, capture_output=True, text=True, timeout=120
+        )
+        assert destroyed.returncode == 0, destroyed.stdout + destroyed.stderr
+    finally:
+        stop(process)
+        clean_up(target)
