@@ -155,15 +155,16 @@ def discover_sqs_handlers(python: Path, config: dict[str, Any], stage: str) -> l
     """The handlers as the stage sees them: queue names are fixed when ``app`` is imported,
     from the stage's QUEUE_PREFIX, so the app is imported in a child with that environment."""
     env = packaging_env(config, stage)
-    out = subprocess.run(
+    result = subprocess.run(
         [str(python), "-m", "infra.package", "--list-sqs-handlers"],
         cwd=REPO,
         env=env,
-        check=True,
         capture_output=True,
         text=True,
-    ).stdout
-    return [SqsHandler(**item) for item in json.loads(out)]
+    )
+    if result.returncode != 0:
+        raise PackageError(f"importing app.py for stage {stage} failed:\n{result.stderr[-4000:]}")
+    return [SqsHandler(**item) for item in json.loads(result.stdout)]
 
 
 # ---------------------------------------------------------------- the merge template
