@@ -52,6 +52,21 @@ def test_payment_goes_from_api_gateway_through_the_worker_lambda_to_mysql(stack:
     assert status == 200, body
 
 
+def test_the_deployed_mapping_reports_batch_item_failures(stack: tuple[Deployment, Target]) -> None:
+    """The SAM transform carried the merge template's setting to the real mapping."""
+    deployment, _ = stack
+    mappings = client("lambda", deployment.endpoint).list_event_source_mappings()["EventSourceMappings"]
+    payments = [m for m in mappings if m["EventSourceArn"].endswith(":surge-payments")]
+    assert len(payments) == 1, mappings
+    assert payments[0]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert payments[0]["BatchSize"] == 50
+    queue = client("sqs", deployment.endpoint).get_queue_url(QueueName="surge-payments")["QueueUrl"]
+    attributes = client("sqs", deployment.endpoint).get_queue_attributes(QueueUrl=queue, AttributeNames=["All"])
+    redrive = json.loads(attributes["Attributes"]["RedrivePolicy"])
+    assert redrive["deadLetterTargetArn"].endswith(":surge-payments-dlq")
+    assert int(redrive["maxReceiveCount"]) == 5
+
+
 def test_bad_input_is_a_400_through_api_gateway(stack: tuple[Deployment, Target]) -> None:
     deployment, _ = stack
     status, _, body = http("POST", f"{deployment.api_url}/payment", {"amount": "-1"})
