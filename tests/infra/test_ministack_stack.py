@@ -112,7 +112,7 @@ def test_deploy_localstack_script_deploys_and_destroys(stack: tuple[Deployment, 
     mine = Target(target.redis_url, f"{target.redis_prefix}ls:", f"{target.mysql_url}_ls")
     mysql = MySqlTarget.from_url(mine.mysql_url)
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
         "LOCALSTACK_ENDPOINT": deployment.endpoint,
         "STACK_NAME": "surge-ls",
         "DEPLOY_BUCKET": "surge-ls-deployments",
