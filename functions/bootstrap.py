@@ -17,11 +17,14 @@ from functions.adapters.mysql import MySqlConnections, MySqlTarget
 from functions.adapters.mysql_payments import MySqlPaymentLedger
 from functions.adapters.ports import MessageQueue, PaymentCounters, PaymentLedger
 from functions.adapters.redis_client import connect
+from functions.adapters.redis_metrics import RedisMetricStore
 from functions.adapters.redis_payments import RedisPaymentCounters
 from functions.adapters.sqs import BatchingSender, SqsQueue, sqs_client
 from functions.config import Settings, get_settings
 from functions.payments.service import PaymentService
+from functions.statistics.queues import QueueDepths, depth_gauges
 from functions.statistics.service import StatisticsService
+from functions.telemetry.metrics import Metrics, emf_wanted
 
 
 @dataclass
@@ -37,6 +40,8 @@ class Surge:
     ledger: PaymentLedger
     payments: PaymentService
     statistics: StatisticsService
+    metrics: Metrics
+    queue_depths: QueueDepths
     # extra reconcile steps by name (checkout adds stock): fn(now_s) -> report
     reconcilers: dict[str, Callable[[int], dict[str, Any]]] = field(default_factory=dict)
 
@@ -59,7 +64,13 @@ def build(
     )
     ledger = ledger or MySqlPaymentLedger(db)
     idempotency = RedisIdempotency(redis_client, settings.redis_prefix, settings.idempotency_ttl_seconds)
-    payments = PaymentService(queue, counters, ledger, idempotency, settings.queue_name("payments"))
+    metrics = Metrics(RedisMetricStore(redis_client, settings.redis_prefix), emf=emf_wanted())
+    payments = PaymentService(queue, counters, ledger, idempotency, settings.queue_name("payments"), metrics=metrics)
+    queue_depths = QueueDepths(
+        sqs, lambda: _consumed_queues(settings), on_refresh=lambda depths: metrics.record(depth_gauges(depths))
+    )
+    statistics = StatisticsService(counters)
+    statistics.add_section("queues", queue_depths.section)
     return Surge(
         settings=settings,
         redis=redis_client,
@@ -69,8 +80,21 @@ def build(
         counters=counters,
         ledger=ledger,
         payments=payments,
-        statistics=StatisticsService(counters),
+        statistics=statistics,
+        metrics=metrics,
+        queue_depths=queue_depths,
     )
+
+
+def _consumed_queues(settings: Settings) -> list[str]:
+    """The queues the app consumes (payments, orders…), read from its handlers when it is loaded."""
+    try:
+        from app import app  # the Chalice app module at the root of the package
+        from functions.workers.queues import consumed_queues
+
+        return consumed_queues(app) or [settings.queue_name("payments")]
+    except ImportError:
+        return [settings.queue_name("payments")]
 
 
 _current: Surge | None = None

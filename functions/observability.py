@@ -13,3 +13,16 @@ from aws_lambda_powertools import Logger
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "surge")
 
 logger = Logger(service=os.environ["POWERTOOLS_SERVICE_NAME"], level=os.environ.get("LOG_LEVEL", "INFO"))
+
+
+def set_correlation_id(value: str | None) -> None:
+    """Tag this thread's log lines with ``value`` (``None`` removes it).
+
+    Thread-local on purpose: a gateway process serves many requests at once on its
+    threads, and the pollers of a worker process handle batches side by side; the
+    logger's plain ``set_correlation_id`` is process-wide and would mix their ids.
+    """
+    if value is None:
+        logger.thread_safe_remove_keys(["correlation_id"])
+    else:
+        logger.thread_safe_append_keys(correlation_id=value)

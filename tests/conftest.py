@@ -8,6 +8,7 @@ queue names of ``on_sqs_message`` handlers are fixed at import time.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import uuid
@@ -68,10 +69,8 @@ def prepared(settings):  # type: ignore[no-untyped-def]
     client = sqs_client(settings.sqs_endpoint_url, settings.aws_region)
     for name in queue_names(settings):
         for queue in (name, f"{name}-dlq"):
-            try:
+            with contextlib.suppress(Exception):  # already gone
                 client.delete_queue(QueueUrl=client.get_queue_url(QueueName=queue)["QueueUrl"])
-            except Exception:  # already gone
-                pass
     _delete_redis_keys(settings)
 
 
@@ -133,9 +132,12 @@ def client(surge_app):  # type: ignore[no-untyped-def]
         yield test_client
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def stack(prepared) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    """The gateway (granian) and worker processes on a free port; yields the base URL."""
+    """The gateway (granian) and worker processes on a free port; yields the base URL.
+
+    Module-scoped: its workers consume this run's queues, so they must not outlive the
+    e2e module that asked for them (integration tests look at queue depths)."""
     from functions.runtime.emulator import free_port
     from functions.runtime.stack import StackOptions, start_app_processes, stop_processes, wait_healthy
 

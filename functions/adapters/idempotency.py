@@ -8,6 +8,7 @@ running, a second one is told 409.
 from __future__ import annotations
 
 import hashlib
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -18,8 +19,8 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyPersistenceLayerError,
     IdempotencyValidationError,
 )
+from aws_lambda_powertools.utilities.idempotency.persistence.cache import CachePersistenceLayer
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
-from aws_lambda_powertools.utilities.idempotency.persistence.redis import RedisCachePersistenceLayer
 
 from functions.errors import IdempotencyKeyReused, RequestInProgress, ServiceUnavailable, ValidationFailed
 
@@ -46,7 +47,19 @@ def id_for_key(scope: str, key: str) -> str:
     return "".join(reversed(chars))
 
 
-class _ValidatingRedisLayer(RedisCachePersistenceLayer):
+class _RequestDeadline:
+    """Stands in for the Lambda context Powertools asks for: an in-progress record whose
+    owner died (a killed process) expires after this, instead of blocking the key for 24 h."""
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+# 3.37 marks the Redis class deprecated in favour of its alias; subclassing either warns.
+warnings.filterwarnings("ignore", message="RedisCachePersistenceLayer will be removed", category=DeprecationWarning)
+
+
+class _ValidatingRedisLayer(CachePersistenceLayer):
     """Powertools 3.37's Redis layer drops the payload hash when a record completes, so an
     identical retry fails validation (same bug as powertools-lambda-typescript#5705).
     Keep the hash in the completed record."""
@@ -77,6 +90,7 @@ class RedisIdempotency:
             payload_validation_jmespath="payload",
             expires_after_seconds=ttl_seconds,
             raise_on_no_idempotency_key=True,
+            lambda_context=_RequestDeadline(),  # type: ignore[arg-type]
         )
         self._prefix = prefix
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -51,11 +51,15 @@ class MessageQueue(Protocol):
 class PaymentCounters(Protocol):
     """Hot state of payments in Redis: in-flight markers and per-second statistics."""
 
-    def record(self, payment: Payment) -> None: ...
+    def record(self, payment: Payment, metrics: Mapping[str, float] | None = None) -> None:
+        """Count ``payment``; ``metrics`` are increments of metric fields folded into the same call."""
 
     def marker(self, payment_id: str) -> dict[str, Any] | None: ...
 
     def window(self, first_second: int, last_second: int) -> dict[str, Aggregate]: ...
+
+    def second_counts(self, first_second: int, last_second: int) -> list[int]:
+        """How many payments (all currencies) were accepted in each second of the span, oldest first."""
 
     def replace_seconds(self, currency: str, minute: int, buckets: Sequence[SecondBucket]) -> None: ...
 

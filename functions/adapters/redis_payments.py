@@ -7,13 +7,15 @@ per-second fields (``c:<s>``, ``s:<s>``, ``mn:<s>``, ``mx:<s>``) and the minute 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from functools import cached_property
 from typing import Any
 
 import redis
 
 from functions.adapters.ports import Aggregate, SecondBucket
 from functions.adapters.redis_client import script
+from functions.adapters.redis_metrics import metrics_key
 from functions.errors import DependencyDown
 from functions.payments.model import Payment
 
@@ -22,6 +24,7 @@ class RedisPaymentCounters:
     def __init__(self, client: redis.Redis, prefix: str, marker_ttl: int, window_seconds: int):
         self._client = client
         self._prefix = prefix
+        self._metrics_key = metrics_key(prefix)
         self._marker_ttl = marker_ttl
         # keep a minute for as long as any window can still reach it, plus slack
         self._stats_ttl = window_seconds + 300
@@ -38,7 +41,8 @@ class RedisPaymentCounters:
     def _currencies_key(self) -> str:
         return f"{self._prefix}stats:pay:currencies"
 
-    def record(self, payment: Payment) -> None:
+    def record(self, payment: Payment, metrics: Mapping[str, float] | None = None) -> None:
+        """Marker + statistics of ``payment`` and the ``metrics`` increments, in one Lua call."""
         second = payment.accepted_ms // 1000
         try:
             self._record(
@@ -46,6 +50,7 @@ class RedisPaymentCounters:
                     self._marker_key(payment.id),
                     self._minute_key(payment.currency, second // 60),
                     self._currencies_key,
+                    self._metrics_key,
                 ],
                 args=[
                     payment.amount_cents,
@@ -54,6 +59,7 @@ class RedisPaymentCounters:
                     second % 60,
                     self._marker_ttl,
                     self._stats_ttl,
+                    *(item for field, value in (metrics or {}).items() for item in (field, f"{value:.6f}")),
                 ],
             )
         except redis.RedisError as exc:
@@ -66,7 +72,11 @@ class RedisPaymentCounters:
             raise DependencyDown("redis", exc) from exc
         return data or None
 
+    MAX_SPAN_SECONDS = 86400
+
     def window(self, first_second: int, last_second: int) -> dict[str, Aggregate]:
+        if not 0 <= last_second - first_second <= self.MAX_SPAN_SECONDS:
+            raise ValueError(f"window span must be 0-{self.MAX_SPAN_SECONDS} s")
         try:
             rows = self._window(
                 keys=[self._currencies_key],
@@ -119,3 +129,17 @@ class RedisPaymentCounters:
             pipe.expire(key, self._stats_ttl)
             pipe.sadd(self._currencies_key, currency)
         pipe.execute()
+
+    def second_counts(self, first_second: int, last_second: int) -> list[int]:
+        """Payments in each second of the span (all currencies), oldest first; one Lua call."""
+        try:
+            counts = self._second_counts(
+                keys=[self._currencies_key], args=[f"{self._prefix}stats:pay:", first_second, last_second, "c"]
+            )
+        except redis.RedisError as exc:
+            raise DependencyDown("redis", exc) from exc
+        return [int(c) for c in counts]
+
+    @cached_property
+    def _second_counts(self) -> redis.commands.core.Script:
+        return script(self._client, "second_counts")

@@ -8,17 +8,23 @@ from typing import Any
 
 from chalice.app import Request, Response
 
+from functions.bootstrap import surge
 from functions.errors import SurgeError
 from functions.ids import new_id
-from functions.observability import logger
+from functions.observability import logger, set_correlation_id
+from functions.telemetry.metrics import Increments
 
 _SNAKE = re.compile(r"(?<!^)(?=[A-Z])")
 
 
 def request_id_of(request: Request) -> str:
-    """API Gateway's request id when there is one (AWS), else a fresh id."""
-    context = request.context or {}
-    return str(context.get("requestId") or new_id())
+    """API Gateway's request id when there is one (AWS), else a fresh id kept in the
+    request's context, so the routes, the logs and the queued message all carry the same one."""
+    if request.context is None:
+        request.context = {}
+    if not request.context.get("requestId"):
+        request.context["requestId"] = new_id()
+    return str(request.context["requestId"])
 
 
 def _chalice_error_to_json(response: Response) -> None:
@@ -31,7 +37,7 @@ def _chalice_error_to_json(response: Response) -> None:
 
 def error_middleware(request: Request, get_response: Callable[[Request], Response]) -> Response:
     request_id = request_id_of(request)
-    logger.set_correlation_id(request_id)
+    set_correlation_id(request_id)
     try:
         response = get_response(request)
     except SurgeError as exc:
@@ -49,7 +55,30 @@ def error_middleware(request: Request, get_response: Callable[[Request], Respons
         if isinstance(response.body, dict):
             response.body["request_id"] = request_id
     response.headers["X-Request-Id"] = request_id
+    _count_outcome(request, response)
     return response
+
+
+def _count_outcome(request: Request, response: Response) -> None:
+    """Refusals are counted here, in one place (one Redis round trip, only for errors);
+    accepted payments are counted by the service inside its Lua call."""
+    status = response.status_code
+    try:
+        metrics = surge().metrics
+    except Exception:  # the graph itself could not be built: nothing to count with
+        return
+    if status >= 400:
+        route = str((request.context or {}).get("resourcePath") or "unknown")
+        usage = Increments()
+        if status == 503:
+            usage.count("surge_requests_unavailable_total", route=route)
+        elif status >= 500:
+            usage.count("surge_requests_failed_total", route=route, status=str(status))
+        else:
+            code = response.body.get("code", "error") if isinstance(response.body, dict) else "error"
+            usage.count("surge_requests_rejected_total", route=route, code=str(code))
+        metrics.record(usage)
+    metrics.flush()
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

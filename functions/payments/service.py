@@ -13,6 +13,7 @@ from functions.ids import is_id, new_id
 from functions.money import format_cents
 from functions.observability import logger
 from functions.payments.model import Payment, PaymentRequest
+from functions.telemetry.metrics import LATENCY_BUCKETS_S, Increments, Metrics
 
 
 def _iso(ms: int) -> str:
@@ -35,6 +36,7 @@ class PaymentService:
         idempotency: RedisIdempotency | None,
         queue_name: str,
         clock_ms: Callable[[], int] = lambda: int(time.time() * 1000),
+        metrics: Metrics | None = None,
     ):
         self._queue = queue
         self._counters = counters
@@ -42,6 +44,7 @@ class PaymentService:
         self._idempotency = idempotency
         self._queue_name = queue_name
         self._clock_ms = clock_ms
+        self._metrics = metrics
 
     def accept(self, request: PaymentRequest, *, request_id: str, idempotency_key: str | None = None) -> dict[str, Any]:
         """Enqueue the payment, then count it. 202 only once the message is in SQS."""
@@ -63,17 +66,24 @@ class PaymentService:
             request_id=request_id,
             idempotency_key=key,
         )
+        started = time.perf_counter()
         try:
             self._queue.send(self._queue_name, payment.to_message(), {"request_id": request_id})
         except DependencyDown as exc:
             logger.warning("payment not enqueued", extra={"reason": str(exc)})
             raise ServiceUnavailable("payments queue unavailable; nothing was accepted", retry_after=1) from exc
+        usage = (
+            Increments()
+            .count("surge_payments_accepted_total", currency=payment.currency)
+            .observe("surge_enqueue_latency_seconds", time.perf_counter() - started, LATENCY_BUCKETS_S)
+        )
         try:
-            self._counters.record(payment)
+            # the metric increments ride in the same Lua call: no extra round trip
+            self._counters.record(payment, self._metrics.fold(usage) if self._metrics else None)
         except DependencyDown as exc:
             # Durable in SQS already: the client keeps its 202; reconcile rebuilds the counters.
             logger.warning("payment accepted but not counted", extra={"payment_id": payment.id, "reason": str(exc)})
-        logger.debug("payment accepted", extra={"payment_id": payment.id})
+        logger.info("payment accepted", extra={"payment_id": payment.id, "amount": payment.amount})
         return payment.accepted_body()
 
     def status(self, payment_id: str) -> dict[str, Any]:

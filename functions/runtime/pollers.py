@@ -20,6 +20,7 @@ from chalice.app import SQSEventConfig
 from chalice.local import LambdaContext
 
 from functions.observability import logger
+from functions.workers.queues import queue_of
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
@@ -37,7 +38,7 @@ def mappings_of(app: Chalice) -> list[Mapping]:
     return [
         Mapping(
             name=source.name,
-            queue=source.queue or str(source.queue_arn).rsplit(":", 1)[-1],
+            queue=queue_of(source),
             batch_size=source.batch_size,
             window_seconds=source.maximum_batching_window_in_seconds,
             handler=app.handler_map[source.name],

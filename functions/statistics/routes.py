@@ -23,4 +23,7 @@ def statistics() -> dict[str, Any]:
     currency = (request.query_params or {}).get("currency", app.settings.default_currency)
     if currency not in CURRENCIES:
         raise ValidationFailed('currency must be an upper-case ISO 4217 code such as "EUR"', field="currency")
-    return app.statistics.snapshot(window, currency)
+    series = (request.query_params or {}).get("series", "0")
+    if series not in ("0", "1"):
+        raise ValidationFailed("series must be 0 or 1", field="series")
+    return app.statistics.snapshot(window, currency, series=series == "1")

@@ -23,13 +23,20 @@ class StatisticsService:
     def add_section(self, name: str, section: Section) -> None:
         self._sections[name] = section
 
-    def snapshot(self, window_seconds: int, currency: str) -> dict[str, Any]:
+    def snapshot(self, window_seconds: int, currency: str, series: bool = False) -> dict[str, Any]:
+        """The figures of the window; with ``series`` also the count of payments in each second."""
         window = Window(int(self._clock()), window_seconds)
+        counts: list[int] | None = None
         try:
             by_currency = self._counters.window(window.first, window.last)
+            if series:
+                counts = self._counters.second_counts(window.first, window.last)
             extra = {name: section(window) for name, section in self._sections.items()}
         except DependencyDown as exc:
             raise ServiceUnavailable("statistics store unavailable") from exc
+        if counts is not None:
+            # all currencies, oldest second first: the dashboard's payments-per-second chart
+            extra["payments_per_second"] = {"from": _iso(window.first), "step_seconds": 1, "counts": counts}
         return {
             "window_seconds": window.seconds,
             "from": _iso(window.first),

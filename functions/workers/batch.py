@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
+
+from chalice.app import SQSRecord
+
+from functions.telemetry.metrics import BATCH_BUCKETS, LAG_BUCKETS_S, Increments
 
 
 def batch_response(failed_message_ids: Iterable[str]) -> dict[str, Any]:
@@ -13,3 +17,28 @@ def batch_response(failed_message_ids: Iterable[str]) -> dict[str, Any]:
 
 def message_id(record: Any) -> str:
     return str(record.to_dict()["messageId"])
+
+
+def request_id_attribute(record: SQSRecord) -> str | None:
+    """The gateway's request id, sent as the ``request_id`` message attribute (the correlation id)."""
+    attribute = record.to_dict().get("messageAttributes", {}).get("request_id") or {}
+    value = attribute.get("stringValue")
+    return str(value) if value else None
+
+
+def batch_usage(queue: str, records: Sequence[SQSRecord], failed: int, now_ms: float) -> Increments:
+    """Metrics of one handled batch: its size, each message's lag (its age since SQS took
+    it, from ``SentTimestamp``) and how many were stored or failed. ``queue`` is the kind
+    (``payments``, ``orders``…), a low-cardinality label.
+    """
+    usage = Increments().observe("surge_worker_batch_size", len(records), BATCH_BUCKETS, queue=queue)
+    for record in records:
+        sent = record.to_dict().get("attributes", {}).get("SentTimestamp")
+        if sent:
+            lag = max(0.0, (now_ms - int(sent)) / 1000)
+            usage.observe("surge_worker_lag_seconds", lag, LAG_BUCKETS_S, queue=queue)
+    if len(records) - failed:
+        usage.count("surge_worker_messages_total", len(records) - failed, queue=queue, outcome="stored")
+    if failed:
+        usage.count("surge_worker_messages_total", failed, queue=queue, outcome="failed")
+    return usage

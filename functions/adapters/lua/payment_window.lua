@@ -5,6 +5,10 @@
 -- ARGV[2] first second, ARGV[3] last second
 local first = tonumber(ARGV[2])
 local last = tonumber(ARGV[3])
+-- a script blocks Redis while it runs: refuse spans no window can have
+if last - first > 86400 then
+  return redis.error_reply('window longer than a day')
+end
 local result = {}
 
 local function add(acc, v)

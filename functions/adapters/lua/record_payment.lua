@@ -1,7 +1,10 @@
--- Record one accepted payment: its in-flight marker and its per-second statistics.
--- KEYS[1] payment marker hash, KEYS[2] minute statistics hash, KEYS[3] set of currencies
+-- Record one accepted payment: its in-flight marker, its per-second statistics and the
+-- gateway's metric increments (folded in here so metrics cost no extra round trip).
+-- KEYS[1] payment marker hash, KEYS[2] minute statistics hash, KEYS[3] set of currencies,
+-- KEYS[4] metrics hash
 -- ARGV[1] amount in cents, ARGV[2] currency, ARGV[3] accepted at (ms),
--- ARGV[4] second within the minute (0-59), ARGV[5] marker ttl, ARGV[6] statistics ttl
+-- ARGV[4] second within the minute (0-59), ARGV[5] marker ttl, ARGV[6] statistics ttl,
+-- ARGV[7..] pairs of metric field and increment (may be none)
 local amount = tonumber(ARGV[1])
 local s = ARGV[4]
 
@@ -24,4 +27,8 @@ for _, suffix in ipairs({':' .. s, ''}) do
 end
 redis.call('EXPIRE', KEYS[2], ARGV[6])
 redis.call('SADD', KEYS[3], ARGV[2])
+
+for i = 7, #ARGV - 1, 2 do
+  redis.call('HINCRBYFLOAT', KEYS[4], ARGV[i], ARGV[i + 1])
+end
 return 1

@@ -1,0 +1,1 @@
+"""The live dashboard: one self-contained HTML page polling ``/statistics`` and ``/health``."""

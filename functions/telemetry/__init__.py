@@ -1,0 +1,1 @@
+"""Operational metrics: CloudWatch EMF on Lambda, Prometheus text (``GET /metrics``) locally."""

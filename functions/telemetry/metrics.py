@@ -1,0 +1,167 @@
+"""Metric increments and where they go.
+
+Code describes what happened with ``Increments`` (counters and histogram observations);
+``Metrics`` sends them to one of two sinks:
+
+* ``redis`` (local runtime): every increment is a field of one Redis hash
+  (``<prefix>metrics``) so all gateway processes and workers add up; ``GET /metrics``
+  renders it as Prometheus text. The payment hot path folds its fields into the Lua call
+  it makes anyway (``Metrics.fold``), so metrics cost it no extra round trip.
+* ``emf`` (Lambda): Powertools Metrics, namespace ``Surge``, printed as CloudWatch
+  Embedded Metric Format at the end of each invocation (``Metrics.flush``).
+
+Example::
+
+    usage = Increments().count("surge_payments_accepted_total", currency="EUR")
+    usage.observe("surge_enqueue_latency_seconds", 0.0021, LATENCY_BUCKETS_S)
+    metrics.record(usage)          # one pipeline (redis) or EMF entries (emf)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from aws_lambda_powertools.metrics import Metrics as EmfMetrics
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+from functions.adapters.redis_metrics import RedisMetricStore
+from functions.observability import logger
+
+NAMESPACE = "Surge"
+
+# Upper bounds of histogram buckets (Prometheus ``le``); the last bucket is +Inf.
+LATENCY_BUCKETS_S = (0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+BATCH_BUCKETS = (1, 2, 5, 10, 20, 50, 100)
+LAG_BUCKETS_S = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
+
+
+def series_name(name: str, labels: Mapping[str, str]) -> str:
+    """The Prometheus series a value belongs to.
+
+    >>> series_name("surge_requests_rejected_total", {"route": "/payment", "code": "bad_json"})
+    'surge_requests_rejected_total{code="bad_json",route="/payment"}'
+    """
+    if not labels:
+        return name
+    inner = ",".join(f'{k}="{_escape(str(v))}"' for k, v in sorted(labels.items()))
+    return f"{name}{{{inner}}}"
+
+
+@lru_cache(maxsize=4096)
+def _series(name: str, labels: tuple[tuple[str, str], ...]) -> str:
+    # the hot path names the same few series again and again: format each once
+    return series_name(name, dict(labels))
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def bucket_bound(value: float, buckets: tuple[float, ...]) -> str:
+    """The ``le`` of the one bucket ``value`` falls in (stored non-cumulative, summed on render).
+
+    >>> bucket_bound(0.003, LATENCY_BUCKETS_S), bucket_bound(9.0, LATENCY_BUCKETS_S)
+    ('0.005', '+Inf')
+    """
+    for bound, label in _labels(buckets):
+        if value <= bound:
+            return label
+    return "+Inf"
+
+
+@lru_cache(maxsize=64)
+def _labels(buckets: tuple[float, ...]) -> tuple[tuple[float, str], ...]:
+    return tuple((bound, _number(bound)) for bound in buckets)
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+@dataclass
+class Increments:
+    """What happened, as counter increments and histogram observations."""
+
+    fields: dict[str, float] = field(default_factory=dict)
+    # (name, labels, value, unit) as CloudWatch sees them
+    emf: list[tuple[str, dict[str, str], float, str]] = field(default_factory=list)
+
+    def count(self, name: str, value: float = 1, **labels: str) -> Increments:
+        self._add(_series(name, tuple(labels.items())), value)
+        self.emf.append((name, labels, value, MetricUnit.Count.value))
+        return self
+
+    def observe(self, name: str, value: float, buckets: tuple[float, ...], **labels: str) -> Increments:
+        """One observation of a histogram: its bucket, ``_count`` and ``_sum``."""
+        items = tuple(labels.items())
+        self._add(_series(f"{name}_bucket", (*items, ("le", bucket_bound(value, buckets)))), 1)
+        self._add(_series(f"{name}_count", items), 1)
+        self._add(_series(f"{name}_sum", items), value)
+        unit = MetricUnit.Seconds.value if name.endswith("_seconds") else MetricUnit.Count.value
+        self.emf.append((name, labels, value, unit))
+        return self
+
+    def gauge(self, name: str, value: float, **labels: str) -> Increments:
+        """A level (queue depth): CloudWatch only; locally gauges are read live at scrape time."""
+        self.emf.append((name, labels, value, MetricUnit.Count.value))
+        return self
+
+    def _add(self, key: str, value: float) -> None:
+        self.fields[key] = self.fields.get(key, 0) + value
+
+
+class Metrics:
+    """Sends ``Increments`` to Redis (local) or CloudWatch EMF (Lambda). Never raises."""
+
+    def __init__(self, store: RedisMetricStore | None, emf: bool):
+        self._store = store
+        self._emf = EmfMetrics(namespace=NAMESPACE) if emf else None
+        self._pending = False  # Powertools warns on every flush of an empty set
+
+    @property
+    def store(self) -> RedisMetricStore | None:
+        return self._store
+
+    def fold(self, usage: Increments) -> dict[str, float]:
+        """Fields for a Redis call the caller makes anyway; with EMF they are emitted now instead."""
+        if self._emf is not None:
+            self._emit(usage)
+            return {}
+        return usage.fields
+
+    def record(self, usage: Increments) -> None:
+        """At most one Redis round trip; a metrics failure never fails the request."""
+        if self._emf is not None:
+            self._emit(usage)
+        elif self._store is not None and usage.fields:
+            try:
+                self._store.add(usage.fields)
+            except Exception as exc:  # Redis down: the request's own answer matters more
+                logger.debug("metrics not recorded", extra={"reason": str(exc)})
+
+    def flush(self) -> None:
+        """End of an invocation: print the EMF blob (no-op locally)."""
+        if self._emf is not None and self._pending:
+            self._pending = False
+            self._emf.flush_metrics()
+
+    def _emit(self, usage: Increments) -> None:
+        assert self._emf is not None
+        for name, labels, value, unit in usage.emf:
+            if labels:  # dimensions belong to a metric set: labelled values get their own blob
+                with single_metric(name, unit, value, namespace=NAMESPACE, default_dimensions=labels):
+                    pass
+            else:
+                self._emf.add_metric(name=name, unit=unit, value=value)
+                self._pending = True
+
+
+def emf_wanted() -> bool:
+    """``METRICS_SINK=emf|redis``; by default EMF on Lambda and Redis elsewhere."""
+    sink = os.environ.get("METRICS_SINK", "").lower()
+    if sink in ("emf", "redis"):
+        return sink == "emf"
+    return bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))

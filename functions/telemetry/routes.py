@@ -1,0 +1,25 @@
+"""GET /metrics: Prometheus text of the counters every process adds to Redis, plus queue depths."""
+
+from __future__ import annotations
+
+from chalice import Blueprint, Response
+
+from functions.bootstrap import surge
+from functions.errors import DependencyDown, ServiceUnavailable
+from functions.telemetry.prometheus import CONTENT_TYPE, render
+
+bp = Blueprint(__name__)
+
+
+@bp.route("/metrics", methods=["GET"])
+def metrics() -> Response:
+    app = surge()
+    store = app.metrics.store
+    if store is None:
+        raise ServiceUnavailable("metrics go to CloudWatch (EMF) in this deployment")
+    try:
+        fields = store.read()
+    except DependencyDown as exc:
+        raise ServiceUnavailable("metrics store unavailable") from exc
+    text = render(fields, app.queue_depths.gauges())
+    return Response(body=text, status_code=200, headers={"Content-Type": CONTENT_TYPE})

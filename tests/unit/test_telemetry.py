@@ -1,0 +1,191 @@
+"""Metric increments, Prometheus rendering and the per-process queue depth cache (no services)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from functions.errors import DependencyDown
+from functions.statistics.queues import QueueDepths
+from functions.statistics.window import Window
+from functions.telemetry.metrics import LATENCY_BUCKETS_S, Increments, bucket_bound, series_name
+from functions.telemetry.prometheus import parse_series, render
+
+
+def test_a_histogram_observation_touches_its_bucket_count_and_sum_only() -> None:
+    usage = Increments().observe("lat_seconds", 0.003, LATENCY_BUCKETS_S, queue="q")
+    assert usage.fields == {
+        'lat_seconds_bucket{le="0.005",queue="q"}': 1,
+        'lat_seconds_count{queue="q"}': 1,
+        'lat_seconds_sum{queue="q"}': 0.003,
+    }
+
+
+def test_increments_of_the_same_series_add_up() -> None:
+    usage = Increments().count("a_total", route="/x").count("a_total", 2, route="/x").count("a_total", route="/y")
+    assert usage.fields == {'a_total{route="/x"}': 3, 'a_total{route="/y"}': 1}
+    assert [e[2] for e in usage.emf] == [1, 2, 1]
+
+
+def test_bucket_bounds_are_inclusive_and_overflow_to_inf() -> None:
+    assert bucket_bound(0.001, LATENCY_BUCKETS_S) == "0.001"
+    assert bucket_bound(0.0011, LATENCY_BUCKETS_S) == "0.002"
+    assert bucket_bound(2.5, LATENCY_BUCKETS_S) == "2.5"
+    assert bucket_bound(2.6, LATENCY_BUCKETS_S) == "+Inf"
+    assert bucket_bound(7, (1, 5, 10)) == "10"
+
+
+def test_label_values_are_escaped_and_parsed_back() -> None:
+    series = series_name("x_total", {"route": 'a"b\\c'})
+    assert series == 'x_total{route="a\\"b\\\\c"}'
+    assert parse_series(series) == ("x_total", {"route": 'a"b\\c'})
+
+
+def test_render_makes_buckets_cumulative_and_types_every_family() -> None:
+    fields: dict[str, float] = {}
+    for value in (0.0005, 0.003, 0.004, 9.0):
+        for key, inc in Increments().observe("lat_seconds", value, LATENCY_BUCKETS_S).fields.items():
+            fields[key] = fields.get(key, 0) + inc
+    fields['acc_total{currency="EUR"}'] = 4
+    text = render(fields, {'surge_queue_messages{queue="q",state="visible"}': 7})
+    lines = text.splitlines()
+    assert "# TYPE acc_total counter" in lines and 'acc_total{currency="EUR"} 4' in lines
+    assert "# TYPE lat_seconds histogram" in lines
+    assert 'lat_seconds_bucket{le="0.001"} 1' in lines
+    assert 'lat_seconds_bucket{le="0.005"} 3' in lines
+    assert 'lat_seconds_bucket{le="+Inf"} 4' in lines
+    assert "lat_seconds_count 4" in lines
+    assert lines[lines.index("lat_seconds_count 4") + 1].startswith("lat_seconds_sum 9.00")
+    assert "# TYPE surge_queue_messages gauge" in lines
+    assert 'surge_queue_messages{queue="q",state="visible"} 7' in lines
+    assert text.endswith("\n")
+
+
+class FakeQueue:
+    def __init__(self) -> None:
+        self.calls = 0
+        self.down: set[str] = set()
+
+    def send(self, queue: str, body: str, attributes: dict[str, str] | None = None) -> str:
+        raise NotImplementedError
+
+    def depth(self, queue: str) -> dict[str, int]:
+        self.calls += 1
+        if queue in self.down:
+            raise DependencyDown("sqs", None)
+        return {"visible": len(queue), "in_flight": self.calls}
+
+
+def test_queue_depths_are_read_once_per_ttl_for_each_queue_and_its_dlq() -> None:
+    now = [100.0]
+    queue = FakeQueue()
+    depths = QueueDepths(queue, lambda: ["pay"], ttl=1.0, clock=lambda: now[0])
+    first: dict[str, Any] = depths.section(Window(0, 60))
+    assert set(first) == {"pay", "pay-dlq"} and queue.calls == 2
+    now[0] += 0.9
+    assert depths.snapshot() is first and queue.calls == 2
+    now[0] += 0.2
+    assert depths.snapshot()["pay"]["in_flight"] == 3 and queue.calls == 4
+
+
+def test_a_queue_that_cannot_be_read_is_reported_not_raised() -> None:
+    queue = FakeQueue()
+    queue.down.add("pay-dlq")
+    depths = QueueDepths(queue, lambda: ["pay"])
+    assert depths.snapshot()["pay-dlq"] == {"error": "sqs unavailable"}
+    assert depths.gauges() == {
+        'surge_queue_messages{queue="pay",state="visible"}': 3,
+        'surge_queue_messages{queue="pay",state="in_flight"}': 1,
+    }
+
+
+def test_correlation_ids_of_concurrent_threads_do_not_mix() -> None:
+    import io
+    import json
+    import logging
+    import threading
+
+    from functions.observability import logger, set_correlation_id
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logger.registered_formatter)
+    level = logger.log_level
+    logger.addHandler(handler)
+    logger.setLevel("INFO")
+    barrier = threading.Barrier(2)
+
+    def request(rid: str) -> None:
+        set_correlation_id(rid)
+        barrier.wait()  # both ids are set before either logs
+        logger.info("work", extra={"mine": rid})
+        set_correlation_id(None)
+        logger.info("done", extra={"mine": rid})
+
+    try:
+        threads = [threading.Thread(target=request, args=(rid,)) for rid in ("r-1", "r-2")]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        logger.setLevel(level)
+        logger._logger.removeHandler(handler)
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert sorted(line["correlation_id"] for line in lines if line["message"] == "work") == ["r-1", "r-2"]
+    assert all(line["correlation_id"] == line["mine"] for line in lines if line["message"] == "work")
+    assert all("correlation_id" not in line for line in lines if line["message"] == "done")
+
+
+def test_on_lambda_metrics_are_printed_as_cloudwatch_emf(capsys: Any) -> None:
+    import json
+
+    from functions.statistics.queues import depth_gauges
+    from functions.telemetry.metrics import Metrics
+
+    metrics = Metrics(store=None, emf=True)
+    usage = Increments().count("surge_payments_accepted_total", currency="EUR")
+    usage.observe("surge_enqueue_latency_seconds", 0.002, LATENCY_BUCKETS_S)
+    assert metrics.fold(usage) == {}  # nothing for Redis: it went to EMF
+    metrics.record(depth_gauges({"surge-payments-dlq": {"visible": 4, "in_flight": 0}}))
+    metrics.flush()
+    blobs = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    emitted: dict[str, dict[str, Any]] = {}
+    for blob in blobs:
+        directive = blob["_aws"]["CloudWatchMetrics"][0]
+        assert directive["Namespace"] == "Surge"
+        for metric in directive["Metrics"]:
+            emitted.setdefault(metric["Name"], {})[metric["Unit"]] = blob
+    assert emitted["surge_payments_accepted_total"]["Count"]["currency"] == "EUR"
+    assert emitted["surge_enqueue_latency_seconds"]["Seconds"]["surge_enqueue_latency_seconds"] in (0.002, [0.002])
+    dlq = [b for b in blobs if b.get("queue") == "surge-payments-dlq" and b.get("state") == "visible"]
+    assert dlq and dlq[0]["surge_queue_messages"] in (4, [4])
+
+
+def test_batch_usage_measures_each_message_age_from_its_sent_timestamp() -> None:
+    from chalice.app import SQSRecord
+
+    from functions.workers.batch import batch_usage, request_id_attribute
+
+    now_ms = 1_800_000_000_000
+    records = [
+        SQSRecord(
+            {
+                "messageId": f"m{n}",
+                "receiptHandle": f"h{n}",
+                "body": "{}",
+                "attributes": {"SentTimestamp": str(now_ms - age_ms)},
+                "messageAttributes": {"request_id": {"stringValue": f"r{n}", "dataType": "String"}},
+            },
+            None,
+        )
+        for n, age_ms in enumerate((1500, 40, 400_000))
+    ]
+    usage = batch_usage("orders", records, failed=1, now_ms=now_ms)
+    assert usage.fields['surge_worker_batch_size_bucket{le="5",queue="orders"}'] == 1
+    assert usage.fields['surge_worker_lag_seconds_bucket{le="2.5",queue="orders"}'] == 1
+    assert usage.fields['surge_worker_lag_seconds_bucket{le="0.05",queue="orders"}'] == 1
+    assert usage.fields['surge_worker_lag_seconds_bucket{le="+Inf",queue="orders"}'] == 1
+    assert round(usage.fields['surge_worker_lag_seconds_sum{queue="orders"}'], 3) == 401.54
+    assert usage.fields['surge_worker_messages_total{outcome="stored",queue="orders"}'] == 2
+    assert usage.fields['surge_worker_messages_total{outcome="failed",queue="orders"}'] == 1
+    assert [request_id_attribute(r) for r in records] == ["r0", "r1", "r2"]
