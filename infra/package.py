@@ -262,7 +262,7 @@ def role_policy(handlers: list[SqsHandler]) -> dict[str, Any]:
     """The one role all functions share: least privilege on our queues and the secret.
 
     Chalice's generated policy only lets the workers consume; the gateway also sends
-    (``sqs:SendMessage``, found by queue name), the health check reads the depth.
+    (``sqs:SendMessage``), the health check and the statistics read queue and DLQ depths.
     """
     queues = [{"Fn::Sub": f"${{{h.queue_id}.Arn}}"} for h in handlers]
     statements: list[Any] = [
@@ -282,6 +282,12 @@ def role_policy(handlers: list[SqsHandler]) -> dict[str, Any]:
                 "sqs:ChangeMessageVisibility",
             ],
             "Resource": queues,
+        },
+        {
+            # /statistics and the queue-depth metrics show each DLQ's depth
+            "Effect": "Allow",
+            "Action": ["sqs:GetQueueUrl", "sqs:GetQueueAttributes"],
+            "Resource": [{"Fn::Sub": f"${{{h.dlq_id}.Arn}}"} for h in handlers],
         },
         {
             "Fn::If": [

@@ -67,6 +67,15 @@ def test_the_deployed_mapping_reports_batch_item_failures(stack: tuple[Deploymen
     assert int(redrive["maxReceiveCount"]) == 5
 
 
+def test_the_dashboard_page_is_served_through_api_gateway(stack: tuple[Deployment, Target]) -> None:
+    """Its HTML/JS/CSS are files in functions/dashboard/: they must be in the package."""
+    deployment, _ = stack
+    status, headers, body = http("GET", f"{deployment.api_url}/dashboard")
+    assert status == 200, body
+    assert headers["content-type"].startswith("text/html")
+    assert "<html" in body.lower()
+
+
 def test_bad_input_is_a_400_through_api_gateway(stack: tuple[Deployment, Target]) -> None:
     deployment, _ = stack
     status, _, body = http("POST", f"{deployment.api_url}/payment", {"amount": "-1"})

@@ -109,6 +109,8 @@ def test_functions_may_send_to_the_queues_and_read_the_secret(package_dir: Path)
     sqs = next(s for s in statements if "sqs:SendMessage" in s.get("Action", []))
     assert {"Fn::Sub": "${PaymentsQueue.Arn}"} in sqs["Resource"]
     assert "*" not in sqs["Resource"]
+    dlq = next(s for s in statements if s.get("Action") == ["sqs:GetQueueUrl", "sqs:GetQueueAttributes"])
+    assert dlq["Resource"] == [{"Fn::Sub": "${PaymentsDeadLetterQueue.Arn}"}]  # read only: no consuming from DLQs
     secret = next(s for s in statements if "Fn::If" in s)["Fn::If"]
     assert secret[0] == "HasMysqlSecret"
     assert secret[1]["Action"] == ["secretsmanager:GetSecretValue"]
