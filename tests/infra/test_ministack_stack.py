@@ -48,6 +48,8 @@ def test_payment_goes_from_api_gateway_through_the_worker_lambda_to_mysql(stack:
     payments = result["statistics"]["payments"]
     assert payments["count"] >= 1
     assert payments["currency"] == "EUR"
+    queues = result["statistics"].get("queues", {})
+    assert "error" not in json.dumps(queues), queues  # the role may read the queue and DLQ depths
     status, _, body = http("GET", f"{deployment.api_url}/payments/{result['payment']['id']}")
     assert status == 200, body
 
