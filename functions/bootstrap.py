@@ -66,7 +66,7 @@ def build(
 ) -> Surge:
     """Real adapters unless a fake is passed in."""
     redis_client = connect(settings.redis_url)
-    sqs = SqsQueue(sqs_client(settings.sqs_endpoint_url, settings.aws_region))
+    sqs = SqsQueue(sqs_client(settings.sqs_endpoint_url, settings.aws_region), settings.queue_urls)
     if queue is None:
         queue = BatchingSender(sqs, settings.sqs_batch_wait_ms) if settings.sqs_batching else sqs
     db = MySqlConnections(MySqlTarget.from_url(settings.mysql_url))

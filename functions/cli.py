@@ -21,7 +21,13 @@ def cmd_up(args: argparse.Namespace) -> int:
 def cmd_prepare(args: argparse.Namespace) -> int:
     from functions.runtime.stack import prepare
 
-    applied = prepare(Settings.from_env())
+    if args.schema_only:  # on AWS CloudFormation owns the queues (their timeouts, DLQs)
+        from functions.adapters.mysql import MySqlTarget
+        from functions.adapters.schema import apply_schema
+
+        applied = apply_schema(MySqlTarget.from_url(Settings.from_env().mysql_url))
+    else:
+        applied = prepare(Settings.from_env())
     print(json.dumps({"migrations_applied": applied}))
     return 0
 
@@ -103,7 +109,11 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument("--gateway-workers", type=int, default=2)
     up.add_argument("--sqs-port", type=int, default=4566, help="port of the embedded SQS emulator")
     up.set_defaults(func=cmd_up)
-    sub.add_parser("prepare", help="apply the schema and create the queues").set_defaults(func=cmd_prepare)
+    prep = sub.add_parser("prepare", help="apply the schema and create the queues")
+    prep.add_argument(
+        "--schema-only", action="store_true", help="only the MySQL schema (on AWS the stack owns the queues)"
+    )
+    prep.set_defaults(func=cmd_prepare)
     dlq = sub.add_parser("dlq", help="show or redrive a dead-letter queue")
     dlq.add_argument("action", choices=["show", "redrive"])
     dlq.add_argument("--queue", default="payments", help="payments or orders")

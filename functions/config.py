@@ -12,6 +12,12 @@ def _env(name: str, default: str) -> str:
     return value if value not in (None, "") else default
 
 
+def _env_pairs(name: str) -> dict[str, str]:
+    """``a=1,b=2`` -> ``{"a": "1", "b": "2"}``"""
+    pairs = (item.split("=", 1) for item in _env(name, "").split(",") if "=" in item)
+    return {key.strip(): value.strip() for key, value in pairs}
+
+
 def _env_bool(name: str, default: bool) -> bool:
     return _env(name, "1" if default else "0").lower() in ("1", "true", "yes", "on")
 
@@ -49,16 +55,29 @@ class Settings:
     rate_limit_enabled: bool = True
     rate_limit_per_second: float = 100.0
     rate_limit_burst: int = 200
+    # Secrets Manager secret with the MySQL username/password (AWS); read into mysql_url
+    mysql_secret_arn: str = ""
+    # queue name -> url, known in advance (QUEUE_URLS=name=url,...; the AWS stack passes them)
+    queue_urls: dict[str, str] = field(default_factory=dict)
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls) -> Settings:
+        region = _env("AWS_REGION", _env("AWS_DEFAULT_REGION", cls.aws_region))
+        mysql_url = _env("MYSQL_URL", cls.mysql_url)
+        mysql_secret_arn = _env("MYSQL_SECRET_ARN", "")
+        if mysql_secret_arn:
+            from functions.secrets import mysql_url_with_secret
+
+            mysql_url = mysql_url_with_secret(mysql_url, mysql_secret_arn, region=region)
         return cls(
             redis_url=_env("REDIS_URL", cls.redis_url),
             redis_prefix=_env("REDIS_PREFIX", cls.redis_prefix),
-            mysql_url=_env("MYSQL_URL", cls.mysql_url),
+            mysql_url=mysql_url,
+            mysql_secret_arn=mysql_secret_arn,
+            queue_urls=_env_pairs("QUEUE_URLS"),
             sqs_endpoint_url=os.environ.get("SQS_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL_SQS") or None,
-            aws_region=_env("AWS_REGION", _env("AWS_DEFAULT_REGION", cls.aws_region)),
+            aws_region=region,
             queue_prefix=_env("QUEUE_PREFIX", cls.queue_prefix),
             max_receive_count=int(_env("MAX_RECEIVE_COUNT", str(cls.max_receive_count))),
             visibility_timeout=int(_env("VISIBILITY_TIMEOUT", str(cls.visibility_timeout))),

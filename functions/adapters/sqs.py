@@ -47,11 +47,12 @@ def _attributes(attributes: dict[str, str] | None) -> dict[str, Any]:
 
 
 class SqsQueue:
-    """Queues by name; urls are looked up once and cached."""
+    """Queues by name; urls are looked up once and cached (or given: ``known_urls``,
+    e.g. from the stack's ``QUEUE_URLS``, saves the lookup on a Lambda cold start)."""
 
-    def __init__(self, client: Any):
+    def __init__(self, client: Any, known_urls: dict[str, str] | None = None):
         self.client = client
-        self._urls: dict[str, str] = {}
+        self._urls: dict[str, str] = dict(known_urls or {})
 
     def url(self, queue: str) -> str:
         if queue not in self._urls:

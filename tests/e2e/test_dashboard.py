@@ -4,7 +4,7 @@ Loads ``/``, posts payments over a few seconds, and checks the page shows exactl
 count, total, min and max that were posted, a non-empty chart, the queues with their DLQ
 and every dependency up; then saves ``var/dashboard.png`` (``docs/`` with UPDATE_SCREENSHOTS=1).
 
-Needs Debian's ``chromium`` (``infra/ci/install-chromium.sh``) and ``playwright`` (PyPI);
+Needs Debian's ``chromium`` (``infra/ci/install-system-tools.sh``) and ``playwright`` (PyPI);
 skips with the reason when either is missing.
 """
 
@@ -42,7 +42,7 @@ SCREENSHOT = _REPO / ("docs" if os.environ.get("UPDATE_SCREENSHOTS") == "1" else
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not CHROMIUM.exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}: run infra/ci/install-chromium.sh (or set CHROMIUM_PATH)")
+        pytest.skip(f"no Chromium at {CHROMIUM}: run infra/ci/install-system-tools.sh (or set CHROMIUM_PATH)")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
