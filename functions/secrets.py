@@ -19,14 +19,18 @@ from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 
-def read_secret(secret_arn: str, client: Any = None, region: str | None = None) -> dict[str, Any]:
-    """The secret's JSON; ``client`` is a boto3 ``secretsmanager`` client (made here if None)."""
+def read_secret_string(secret_id: str, client: Any = None, region: str | None = None) -> str:
+    """The secret's string; ``client`` is a boto3 ``secretsmanager`` client (made here if None)."""
     if client is None:
         import boto3
 
         client = boto3.session.Session().client("secretsmanager", region_name=region)
-    value = client.get_secret_value(SecretId=secret_arn)["SecretString"]
-    secret = json.loads(value)
+    return str(client.get_secret_value(SecretId=secret_id)["SecretString"])
+
+
+def read_secret(secret_arn: str, client: Any = None, region: str | None = None) -> dict[str, Any]:
+    """The secret's JSON (the shape RDS writes)."""
+    secret = json.loads(read_secret_string(secret_arn, client, region))
     if not isinstance(secret, dict) or "username" not in secret:
         raise ValueError(f"secret {secret_arn} must be a JSON object with username and password")
     return secret

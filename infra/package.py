@@ -296,6 +296,18 @@ def role_policy(handlers: list[SqsHandler]) -> dict[str, Any]:
                 {"Ref": "AWS::NoValue"},
             ]
         },
+        {
+            # the /admin routes' key; the routes stay disabled (403) without it
+            "Fn::If": [
+                "HasAdminKeySecret",
+                {
+                    "Effect": "Allow",
+                    "Action": ["secretsmanager:GetSecretValue"],
+                    "Resource": {"Ref": "AdminKeySecretArn"},
+                },
+                {"Ref": "AWS::NoValue"},
+            ]
+        },
     ]
     return {
         "DefaultRole": {

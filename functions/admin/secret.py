@@ -8,18 +8,17 @@ from __future__ import annotations
 
 from functools import cache
 
-import boto3
 import botocore.exceptions
 
 from functions.config import Settings
 from functions.errors import DependencyDown
+from functions.secrets import read_secret_string
 
 
 @cache
 def _secret_string(secret_id: str, region: str) -> str:
-    client = boto3.session.Session().client("secretsmanager", region_name=region)
     try:
-        return str(client.get_secret_value(SecretId=secret_id)["SecretString"])
+        return read_secret_string(secret_id, region=region)
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
         raise DependencyDown("secretsmanager", exc) from exc
 

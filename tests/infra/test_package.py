@@ -116,9 +116,10 @@ def test_functions_may_send_to_the_queues_and_read_the_secret(package_dir: Path)
         "${PaymentsDeadLetterQueue.Arn}",
     ]
     assert {"Fn::Sub": "${OrdersQueue.Arn}"} in sqs["Resource"]
-    secret = next(s for s in statements if "Fn::If" in s)["Fn::If"]
-    assert secret[0] == "HasMysqlSecret"
-    assert secret[1]["Action"] == ["secretsmanager:GetSecretValue"]
+    secrets = {s["Fn::If"][0]: s["Fn::If"][1] for s in statements if "Fn::If" in s}
+    assert secrets["HasMysqlSecret"]["Resource"] == {"Ref": "MysqlSecretArn"}
+    assert secrets["HasAdminKeySecret"]["Resource"] == {"Ref": "AdminKeySecretArn"}
+    assert {s["Action"][0] for s in secrets.values()} == {"secretsmanager:GetSecretValue"}
 
 
 def test_every_function_runs_on_the_supported_runtime_with_parameters(package_dir: Path) -> None:
@@ -128,6 +129,7 @@ def test_every_function_runs_on_the_supported_runtime_with_parameters(package_di
     variables = template["Globals"]["Function"]["Environment"]["Variables"]
     assert variables["REDIS_URL"] == {"Ref": "RedisUrl"}
     assert variables["MYSQL_SECRET_ARN"] == {"Ref": "MysqlSecretArn"}
+    assert variables["ADMIN_KEY_SECRET_ID"] == {"Ref": "AdminKeySecretArn"}
     assert sorted(variables["QUEUE_URLS"]["Fn::Sub"].split(",")) == [
         "surge-orders=${OrdersQueue}",
         "surge-payments=${PaymentsQueue}",
