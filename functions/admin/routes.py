@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import botocore.exceptions
 from chalice import Blueprint
 
 from functions.admin.auth import HEADER, check_admin_key
 from functions.admin.secret import admin_key
 from functions.bootstrap import surge
-from functions.errors import DependencyDown, NotFound, ServiceUnavailable, ValidationFailed
+from functions.errors import DependencyDown, Forbidden, NotFound, ServiceUnavailable, ValidationFailed
 from functions.http.request import json_object, query_int, reject_unknown_fields
 
 bp = Blueprint(__name__)
@@ -62,7 +63,16 @@ def redrive_dlq(queue: str) -> dict[str, Any]:
     require_admin()
     client, main, dlq = _queue_urls(queue)
     limit = query_int(bp.current_request, "limit", default=1000, low=1, high=10_000)
-    return {"queue": queue, "redriven": redrive(client, dlq, main, limit=limit)}
+    try:
+        moved = redrive(client, dlq, main, limit=limit)
+    except botocore.exceptions.ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if "AccessDenied" in code:  # on AWS the functions' role may not consume DLQs, by design
+            raise Forbidden("this function may not consume the DLQ; run `surge dlq redrive` as an operator") from exc
+        raise ServiceUnavailable("queue service unavailable; nothing more was redriven") from exc
+    except botocore.exceptions.BotoCoreError as exc:
+        raise ServiceUnavailable("queue service unavailable; nothing more was redriven") from exc
+    return {"queue": queue, "redriven": moved}
 
 
 @bp.route("/admin/reset", methods=["POST"])
