@@ -54,9 +54,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    if _emulator is not None and _emulator.poll() is None:
-        _emulator.terminate()
-        _emulator.wait(timeout=10)
+    if _emulator is not None:
+        from functions.runtime.emulator import stop_process
+
+        stop_process(_emulator, timeout=10)
 
 
 @pytest.fixture(scope="session")
@@ -87,37 +88,24 @@ def prepared(settings):  # type: ignore[no-untyped-def]
 
 def _delete_redis_keys(settings) -> None:  # type: ignore[no-untyped-def]
     from functions.adapters.redis_client import connect
+    from functions.checkout.admin import delete_redis_keys
 
-    client = connect(settings.redis_url)
-    keys = list(client.scan_iter(match=f"{settings.redis_prefix}*", count=1000))
-    for start in range(0, len(keys), 500):
-        client.delete(*keys[start : start + 500])
+    delete_redis_keys(connect(settings.redis_url), settings.redis_prefix)
+
+
+@pytest.fixture(scope="session")
+def _resetter(prepared):  # type: ignore[no-untyped-def]
+    from functions.bootstrap import build
+
+    return build(prepared)
 
 
 @pytest.fixture
-def clean(prepared):  # type: ignore[no-untyped-def]
-    """Empty tables, Redis keys and queues of this run before the test."""
-    from functions.adapters.mysql import MySqlTarget
-    from functions.adapters.sqs import sqs_client
-    from functions.runtime.stack import queue_names
+def clean(prepared, _resetter):  # type: ignore[no-untyped-def]
+    """Empty tables, Redis keys and queues of this run before the test (the admin reset)."""
+    from functions.checkout.admin import reset
 
-    conn = MySqlTarget.from_url(prepared.mysql_url).connect()
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SHOW TABLES")
-            tables = [row[0] for row in cur.fetchall() if row[0] != "schema_migrations"]
-            cur.execute("SET FOREIGN_KEY_CHECKS = 0")
-            for table in tables:
-                cur.execute(f"DELETE FROM `{table}`")
-            cur.execute("SET FOREIGN_KEY_CHECKS = 1")
-        conn.commit()
-    finally:
-        conn.close()
-    _delete_redis_keys(prepared)
-    client = sqs_client(prepared.sqs_endpoint_url, prepared.aws_region)
-    for name in queue_names(prepared):
-        for queue in (name, f"{name}-dlq"):
-            client.purge_queue(QueueUrl=client.get_queue_url(QueueName=queue)["QueueUrl"])
+    reset(_resetter)
     return prepared
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import botocore.exceptions
+import redis
 
 from functions.bootstrap import Surge
 from functions.checkout.model import Product
@@ -50,19 +51,25 @@ def load_catalogue(
     }
 
 
+def delete_redis_keys(client: redis.Redis, prefix: str) -> int:
+    """Delete every key under ``prefix`` (SCAN in pages: never blocks Redis like KEYS)."""
+    deleted = 0
+    batch: list[str] = []
+    for key in client.scan_iter(match=f"{prefix}*", count=1000):
+        batch.append(key)  # type: ignore[arg-type]
+        if len(batch) == 500:
+            deleted += int(client.delete(*batch))  # type: ignore[arg-type]
+            batch = []
+    if batch:
+        deleted += int(client.delete(*batch))  # type: ignore[arg-type]
+    return deleted
+
+
 def reset(app: Surge) -> dict[str, Any]:
     """Delete this prefix's Redis keys, purge this app's queues and DLQs, empty every table."""
     from functions.runtime.stack import queue_names
 
-    deleted = 0
-    batch: list[str] = []
-    for key in app.redis.scan_iter(match=f"{app.settings.redis_prefix}*", count=1000):
-        batch.append(key)  # type: ignore[arg-type]
-        if len(batch) == 500:
-            deleted += int(app.redis.delete(*batch))  # type: ignore[arg-type]
-            batch = []
-    if batch:
-        deleted += int(app.redis.delete(*batch))  # type: ignore[arg-type]
+    deleted = delete_redis_keys(app.redis, app.settings.redis_prefix)
     purged, not_purged = [], []
     for name in queue_names(app.settings):
         for queue in (name, f"{name}-dlq"):

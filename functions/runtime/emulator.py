@@ -62,3 +62,15 @@ def wait_for_sqs(endpoint: str, process: subprocess.Popen[bytes] | None = None, 
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.1)
+
+
+def stop_process(process: subprocess.Popen[bytes], timeout: float) -> None:
+    """SIGTERM, then SIGKILL after ``timeout`` seconds; a no-op once it has exited."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

@@ -14,11 +14,10 @@ Example::
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 from pathlib import Path
 
-from functions.runtime.emulator import REPO, wait_for_sqs
+from functions.runtime.emulator import REPO, stop_process, wait_for_sqs
 
 SETUP_SCRIPT = REPO / "infra" / "localstack" / "setup.sh"
 NO_PYTHON = 3  # setup.sh's exit code when no Python >= 3.13 can be found
@@ -78,11 +77,4 @@ def start_localstack(python: Path, port: int, log_path: Path, timeout: float = 6
 
 def stop_localstack(process: subprocess.Popen[bytes], timeout: float = 10) -> None:
     """SIGTERM, then SIGKILL: its shutdown sometimes hangs after 'Stopping all services'."""
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    stop_process(process, timeout)

@@ -21,7 +21,7 @@ from functions.adapters.mysql import MySqlTarget
 from functions.adapters.schema import apply_schema
 from functions.adapters.sqs import ensure_queues, sqs_client
 from functions.config import Settings
-from functions.runtime.emulator import REPO, port_open, start_ministack
+from functions.runtime.emulator import REPO, port_open, start_ministack, stop_process
 
 ROUTES = ["POST /payment", "GET /payments/{id}", "GET /statistics", "GET /health"]
 ROUTES += ["POST /checkout", "GET /orders/{id}", "GET /products/{id}"]
@@ -90,13 +90,7 @@ def start_app_processes(env: dict[str, str], options: StackOptions) -> Children:
 def stop_processes(children: Children, timeout: float = 70) -> None:
     """SIGTERM in reverse start order, so the emulator outlives its clients."""
     for _name, process in reversed(children):
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_process(process, timeout)
 
 
 def run(options: StackOptions) -> int:
