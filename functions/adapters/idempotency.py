@@ -94,6 +94,15 @@ class RedisIdempotency:
         )
         self._prefix = prefix
 
+    def run_keyed(
+        self, scope: str, key: str | None, payload: dict[str, Any], call: Callable[[str | None], dict[str, Any]]
+    ) -> dict[str, Any]:
+        """``call(None)`` for a request without a key; else ``call(key)`` once per (scope, key)."""
+        if key is None:
+            return call(None)
+        checked = check_key(key)
+        return self.run(scope, checked, payload, lambda: call(checked))
+
     def run(self, scope: str, key: str, payload: dict[str, Any], call: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         @idempotent_function(
             data_keyword_argument="request",

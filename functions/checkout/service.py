@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from functions.adapters.idempotency import RedisIdempotency, check_key, id_for_key
+from functions.adapters.idempotency import RedisIdempotency, id_for_key
 from functions.adapters.ports import MessageQueue, OrderStore, StockGate
 from functions.checkout.model import AlreadyReserved, CheckoutRequest, Item, Missing, Order, Reserved, Short
 from functions.errors import DependencyDown, NotFound, OutOfStock, ServiceUnavailable
@@ -44,7 +44,7 @@ class CheckoutService:
         stock: StockGate,
         queue: MessageQueue,
         orders: OrderStore,
-        idempotency: RedisIdempotency | None,
+        idempotency: RedisIdempotency,
         queue_name: str,
         currency: str,
         clock_ms: Callable[[], int] = lambda: int(time.time() * 1000),
@@ -61,13 +61,8 @@ class CheckoutService:
         self, request: CheckoutRequest, *, request_id: str, idempotency_key: str | None = None
     ) -> dict[str, Any]:
         """202 body once the stock is reserved and the order is in SQS; 409/404/503 otherwise."""
-        if idempotency_key is None:
-            return self._checkout(request, request_id, None)
-        key = check_key(idempotency_key)
-        if self._idempotency is None:
-            raise ServiceUnavailable("idempotency store unavailable; nothing was reserved")
-        return self._idempotency.run(
-            "checkout", key, request.fingerprint(), lambda: self._checkout(request, request_id, key)
+        return self._idempotency.run_keyed(
+            "checkout", idempotency_key, request.fingerprint(), lambda key: self._checkout(request, request_id, key)
         )
 
     def _checkout(self, request: CheckoutRequest, request_id: str, key: str | None) -> dict[str, Any]:

@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from functions.adapters.idempotency import RedisIdempotency, check_key, id_for_key
+from functions.adapters.idempotency import RedisIdempotency, id_for_key
 from functions.adapters.ports import MessageQueue, PaymentCounters, PaymentLedger
 from functions.errors import DependencyDown, NotFound, ServiceUnavailable
 from functions.ids import is_id, new_id
@@ -33,7 +33,7 @@ class PaymentService:
         queue: MessageQueue,
         counters: PaymentCounters,
         ledger: PaymentLedger,
-        idempotency: RedisIdempotency | None,
+        idempotency: RedisIdempotency,
         queue_name: str,
         clock_ms: Callable[[], int] = lambda: int(time.time() * 1000),
         metrics: Metrics | None = None,
@@ -48,13 +48,10 @@ class PaymentService:
 
     def accept(self, request: PaymentRequest, *, request_id: str, idempotency_key: str | None = None) -> dict[str, Any]:
         """Enqueue the payment, then count it. 202 only once the message is in SQS."""
-        if idempotency_key is None:
-            return self._accept(request, request_id, None)
-        key = check_key(idempotency_key)
-        if self._idempotency is None:
-            raise ServiceUnavailable("idempotency store unavailable; nothing was accepted")
         payload = {"amount_cents": request.amount_cents, "currency": request.currency}
-        return self._idempotency.run("payment", key, payload, lambda: self._accept(request, request_id, key))
+        return self._idempotency.run_keyed(
+            "payment", idempotency_key, payload, lambda key: self._accept(request, request_id, key)
+        )
 
     def _accept(self, request: PaymentRequest, request_id: str, key: str | None) -> dict[str, Any]:
         now_ms = self._clock_ms()
