@@ -12,9 +12,8 @@ from functions.adapters.sqs import sqs_client
 from functions.config import Settings
 
 
-def http(
-    method: str, url: str, body: Any = None, headers: dict[str, str] | None = None, timeout: float = 10
-) -> tuple[int, dict[str, str], Any]:
+def http(method: str, url: str, body: Any = None, headers: dict[str, str] | None = None,
+         timeout: float = 10) -> tuple[int, dict[str, str], Any]:
     """One HTTP call to 127.0.0.1; returns (status, headers, parsed JSON or text)."""
     data = None
     all_headers = dict(headers or {})
