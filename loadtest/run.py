@@ -151,14 +151,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--gateway-threads", type=int, default=StackShape.gateway_threads)
     p.add_argument("--batch-wait-ms", type=float, default=StackShape.sqs_batch_wait_ms)
     p.add_argument("--pollers", type=int, default=StackShape.pollers_per_queue, help="pollers per queue")
-    p.add_argument("locust_args", nargs=argparse.REMAINDER, help="after --: passed to locust")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
-    if args.locust_args and args.locust_args[0] == "--":
-        args.locust_args = args.locust_args[1:]
+    args, extra = parser().parse_known_args(argv)
+    args.locust_args = [a for a in extra if a != "--"]  # anything else goes to locust
     use_namespace(args.use_env or bool(args.host))
     return run(args.profile, args)
 
