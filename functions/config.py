@@ -42,6 +42,7 @@ class Settings:
     # Coalesce SQS sends into SendMessageBatch; on only in long-lived gateway processes.
     sqs_batching: bool = False
     sqs_batch_wait_ms: float = 2.0
+    sqs_batch_senders: int = 4
     admin_key: str = ""
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -60,6 +61,7 @@ class Settings:
             default_currency=_env("DEFAULT_CURRENCY", cls.default_currency),
             sqs_batching=_env_bool("SQS_BATCHING", cls.sqs_batching),
             sqs_batch_wait_ms=float(_env("SQS_BATCH_WAIT_MS", str(cls.sqs_batch_wait_ms))),
+            sqs_batch_senders=int(_env("SQS_BATCH_SENDERS", str(cls.sqs_batch_senders))),
             admin_key=_env("ADMIN_KEY", ""),
         )
 

@@ -109,6 +109,7 @@ class StackShape:
     gateway_threads: int = 32
     sqs_batch_wait_ms: float = 2.0
     pollers_per_queue: int = 2
+    sqs_batch_senders: int = 4
 
 
 @contextmanager
@@ -136,6 +137,7 @@ def own_stack(shape: StackShape = StackShape(), log_dir: Path = REPO / "var" / "
             "SCHEDULES": "0",  # reconcile would rewrite the counters the audit compares
             "POLLERS_PER_QUEUE": str(shape.pollers_per_queue),
             "SQS_BATCH_WAIT_MS": str(shape.sqs_batch_wait_ms),
+            "SQS_BATCH_SENDERS": str(shape.sqs_batch_senders),
         }
         children.extend(start_app_processes(env, options))
         base = f"http://127.0.0.1:{options.port}"
