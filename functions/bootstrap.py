@@ -14,12 +14,17 @@ import redis
 
 from functions.adapters.idempotency import RedisIdempotency
 from functions.adapters.mysql import MySqlConnections, MySqlTarget
+from functions.adapters.mysql_orders import MySqlOrders
 from functions.adapters.mysql_payments import MySqlPaymentLedger
-from functions.adapters.ports import MessageQueue, PaymentCounters, PaymentLedger
+from functions.adapters.ports import MessageQueue, OrderStore, PaymentCounters, PaymentLedger, StockGate
 from functions.adapters.redis_client import connect
 from functions.adapters.redis_payments import RedisPaymentCounters
+from functions.adapters.redis_stock import RedisStock
 from functions.adapters.sqs import BatchingSender, SqsQueue, sqs_client
+from functions.checkout.service import CheckoutService
+from functions.checkout.statistics import orders_section
 from functions.config import Settings, get_settings
+from functions.errors import DependencyDown
 from functions.payments.service import PaymentService
 from functions.statistics.service import StatisticsService
 
@@ -37,6 +42,9 @@ class Surge:
     ledger: PaymentLedger
     payments: PaymentService
     statistics: StatisticsService
+    stock: StockGate
+    orders: OrderStore
+    checkout: CheckoutService
     # extra reconcile steps by name (checkout adds stock): fn(now_s) -> report
     reconcilers: dict[str, Callable[[int], dict[str, Any]]] = field(default_factory=dict)
 
@@ -60,7 +68,15 @@ def build(
     ledger = ledger or MySqlPaymentLedger(db)
     idempotency = RedisIdempotency(redis_client, settings.redis_prefix, settings.idempotency_ttl_seconds)
     payments = PaymentService(queue, counters, ledger, idempotency, settings.queue_name("payments"))
-    return Surge(
+    stock = RedisStock(
+        redis_client, settings.redis_prefix, settings.payment_marker_ttl_seconds, settings.stats_window_seconds
+    )
+    orders = MySqlOrders(db)
+    checkout = CheckoutService(
+        stock, queue, orders, idempotency, settings.queue_name("orders"), settings.default_currency
+    )
+    statistics = StatisticsService(counters)
+    app = Surge(
         settings=settings,
         redis=redis_client,
         sqs=sqs,
@@ -69,8 +85,34 @@ def build(
         counters=counters,
         ledger=ledger,
         payments=payments,
-        statistics=StatisticsService(counters),
+        statistics=statistics,
+        stock=stock,
+        orders=orders,
+        checkout=checkout,
     )
+    wire_checkout(app)
+    return app
+
+
+def wire_checkout(app: Surge) -> None:
+    """The orders statistics section and the stock reconcile step."""
+    from functions.reconcile.stock import reconcile_stock
+
+    def last_reconcile() -> str | None:
+        try:
+            return app.redis.get(f"{app.settings.redis_prefix}reconcile:last")  # type: ignore[return-value]
+        except redis.RedisError:
+            return None  # the section still shows the live figures
+
+    def orders_drained() -> bool:
+        try:
+            depth = app.sqs.depth(app.settings.queue_name("orders"))
+        except DependencyDown:
+            return False
+        return depth["visible"] == 0 and depth["in_flight"] == 0
+
+    app.statistics.add_section("orders", orders_section(app.stock, app.settings.default_currency, last_reconcile))
+    app.reconcilers["stock"] = lambda now_s: reconcile_stock(app.stock, app.orders, orders_drained())
 
 
 _current: Surge | None = None

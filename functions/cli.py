@@ -55,6 +55,22 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reset(args: argparse.Namespace) -> int:
+    from functions.bootstrap import surge
+    from functions.checkout.admin import reset
+
+    print(json.dumps(reset(surge()), indent=2))
+    return 0
+
+
+def cmd_catalogue(args: argparse.Namespace) -> int:
+    from functions.bootstrap import surge
+    from functions.checkout.admin import load_catalogue
+
+    print(json.dumps(load_catalogue(surge(), args.hot_stock, args.products, args.regular_stock), indent=2))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="surge", description=__doc__)
     sub = root.add_subparsers(dest="command", required=True)
@@ -72,6 +88,13 @@ def parser() -> argparse.ArgumentParser:
     dlq.add_argument("--limit", type=int, default=10_000, help="most messages to redrive")
     dlq.set_defaults(func=cmd_dlq)
     sub.add_parser("reconcile", help="rebuild Redis from MySQL now; print the drift").set_defaults(func=cmd_reconcile)
+    sub.add_parser("reset", help="delete Redis keys, purge queues, empty tables").set_defaults(func=cmd_reset)
+    catalogue = sub.add_parser("catalogue", help="load the flash-sale catalogue into MySQL and Redis")
+    catalogue.add_argument("action", choices=["load"])
+    catalogue.add_argument("--hot-stock", type=int, default=10_000, help="units of the hot product (id 100)")
+    catalogue.add_argument("--products", type=int, default=1000, help="regular products (ids 1001…)")
+    catalogue.add_argument("--regular-stock", type=int, default=100, help="units of each regular product")
+    catalogue.set_defaults(func=cmd_catalogue)
     return root
 
 

@@ -8,6 +8,7 @@ queue names of ``on_sqs_message`` handlers are fixed at import time.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import uuid
@@ -68,10 +69,8 @@ def prepared(settings):  # type: ignore[no-untyped-def]
     client = sqs_client(settings.sqs_endpoint_url, settings.aws_region)
     for name in queue_names(settings):
         for queue in (name, f"{name}-dlq"):
-            try:
+            with contextlib.suppress(Exception):  # already gone
                 client.delete_queue(QueueUrl=client.get_queue_url(QueueName=queue)["QueueUrl"])
-            except Exception:  # already gone
-                pass
     _delete_redis_keys(settings)
 
 

@@ -12,8 +12,9 @@ from functions.adapters.sqs import sqs_client
 from functions.config import Settings
 
 
-def http(method: str, url: str, body: Any = None, headers: dict[str, str] | None = None,
-         timeout: float = 10) -> tuple[int, dict[str, str], Any]:
+def http(
+    method: str, url: str, body: Any = None, headers: dict[str, str] | None = None, timeout: float = 10
+) -> tuple[int, dict[str, str], Any]:
     """One HTTP call to 127.0.0.1; returns (status, headers, parsed JSON or text)."""
     data = None
     all_headers = dict(headers or {})
@@ -56,3 +57,23 @@ def wait_until(predicate: Any, timeout: float = 30, interval: float = 0.1, messa
 
 def drain(settings: Settings, kind: str = "payments", timeout: float = 60) -> None:
     wait_until(lambda: queue_depth(settings, kind) == 0, timeout, 0.2, f"{kind} queue to drain")
+
+
+def work_off(surge_app: Any, kind: str, timeout: float = 30) -> int:
+    """Run the app's own event source mapping for ``kind`` (e.g. ``orders``) until its queue
+    is empty; return how many batches it handled."""
+    import threading
+
+    from app import app
+    from functions.runtime.pollers import SqsPoller, mappings_of
+
+    settings = surge_app.settings
+    mapping = next(m for m in mappings_of(app) if m.queue == settings.queue_name(kind))
+    poller = SqsPoller(surge_app.sqs.client, mapping, threading.Event(), settings.aws_region, wait_seconds=0)
+    deadline = time.monotonic() + timeout
+    while queue_depth(settings, kind) > 0:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{kind} queue not worked off within {timeout}s")
+        if not poller.run_once():
+            time.sleep(0.05)
+    return poller.batches

@@ -18,8 +18,8 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyPersistenceLayerError,
     IdempotencyValidationError,
 )
+from aws_lambda_powertools.utilities.idempotency.persistence.cache import CachePersistenceLayer
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
-from aws_lambda_powertools.utilities.idempotency.persistence.redis import RedisCachePersistenceLayer
 
 from functions.errors import IdempotencyKeyReused, RequestInProgress, ServiceUnavailable, ValidationFailed
 
@@ -46,7 +46,7 @@ def id_for_key(scope: str, key: str) -> str:
     return "".join(reversed(chars))
 
 
-class _ValidatingRedisLayer(RedisCachePersistenceLayer):
+class _ValidatingRedisLayer(CachePersistenceLayer):
     """Powertools 3.37's Redis layer drops the payload hash when a record completes, so an
     identical retry fails validation (same bug as powertools-lambda-typescript#5705).
     Keep the hash in the completed record."""

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from functions.checkout.model import Item, Order, Product, Reservation, Settlement
 from functions.payments.model import Payment
 
 
@@ -71,3 +73,56 @@ class PaymentLedger(Protocol):
     def get(self, payment_id: str) -> dict[str, Any] | None: ...
 
     def seconds(self, first_second: int, last_second: int) -> list[SecondBucket]: ...
+
+
+class StockGate(Protocol):
+    """Hot stock in Redis: atomic reservations, order markers and orders statistics."""
+
+    def reserve(self, order_id: str, items: Sequence[Item], currency: str, accepted_ms: int) -> Reservation:
+        """All items or none, never below zero; also writes the pending marker and the counters."""
+
+    def release(self, order: Order, outcome: str, reason: str = "") -> bool:
+        """Give the reservation back; ``outcome`` is ``cancelled`` (never queued) or ``rejected``."""
+
+    def confirm(self, order: Order) -> None: ...
+
+    def marker(self, order_id: str) -> dict[str, str] | None: ...
+
+    def product(self, product_id: int) -> dict[str, str] | None: ...
+
+    def lock(self, product_id: int) -> AbstractContextManager[None]:
+        """Held while a missing product is loaded from MySQL, so only one caller loads it."""
+
+    def load(self, product: Product, force: bool = False) -> tuple[int | None, int]:
+        """Available := MySQL stock - pending; only if missing unless ``force``. (before, after)."""
+
+    def load_many(self, products: Sequence[Product], force: bool = False) -> list[tuple[int | None, int]]: ...
+
+    def available(self, product_ids: Sequence[int]) -> dict[int, int | None]: ...
+
+    def pending(self) -> dict[int, int]:
+        """Units reserved per product by orders not yet settled in MySQL."""
+
+    def window(self, first_second: int, last_second: int) -> dict[str, list[int]]:
+        """Per currency: [orders, revenue cents, units] over the window."""
+
+    def best_sellers(self, limit: int) -> list[tuple[int, int, int | None]]:
+        """(product id, units sold, available) for the best-selling products."""
+
+    def sold_out(self, limit: int) -> tuple[int, list[int]]:
+        """How many products are sold out, and up to ``limit`` of their ids."""
+
+
+class OrderStore(Protocol):
+    """Orders and the catalogue at rest in MySQL, the source of truth for stock."""
+
+    def store(self, orders: Sequence[Order]) -> list[Settlement]:
+        """Insert idempotently by id and decrement stock with a guard, in one transaction."""
+
+    def get(self, order_id: str) -> dict[str, Any] | None: ...
+
+    def product(self, product_id: int) -> Product | None: ...
+
+    def products(self) -> list[Product]: ...
+
+    def save_products(self, products: Sequence[Product]) -> int: ...

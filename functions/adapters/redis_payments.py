@@ -14,6 +14,7 @@ import redis
 
 from functions.adapters.ports import Aggregate, SecondBucket
 from functions.adapters.redis_client import script
+from functions.adapters.redis_window import BucketWindow
 from functions.errors import DependencyDown
 from functions.payments.model import Payment
 
@@ -26,7 +27,9 @@ class RedisPaymentCounters:
         # keep a minute for as long as any window can still reach it, plus slack
         self._stats_ttl = window_seconds + 300
         self._record = script(client, "record_payment")
-        self._window = script(client, "payment_window")
+        self._window = BucketWindow(
+            client, f"{prefix}stats:pay:", self._currencies_key, ["c:sum", "s:sum", "mn:min", "mx:max"]
+        )
 
     def _marker_key(self, payment_id: str) -> str:
         return f"{self._prefix}pay:{payment_id}"
@@ -66,16 +69,14 @@ class RedisPaymentCounters:
             raise DependencyDown("redis", exc) from exc
         return data or None
 
+    MAX_SPAN_SECONDS = 86400
+
     def window(self, first_second: int, last_second: int) -> dict[str, Aggregate]:
-        try:
-            rows = self._window(
-                keys=[self._currencies_key],
-                args=[f"{self._prefix}stats:pay:", first_second, last_second],
-            )
-        except redis.RedisError as exc:
-            raise DependencyDown("redis", exc) from exc
+        if not 0 <= last_second - first_second <= self.MAX_SPAN_SECONDS:
+            raise ValueError(f"window span must be 0-{self.MAX_SPAN_SECONDS} s")
         return {
-            str(cur): Aggregate(int(count), int(total), int(low), int(high)) for cur, count, total, low, high in rows
+            cur: Aggregate(count, total, low, high)
+            for cur, (count, total, low, high) in self._window.read(first_second, last_second).items()
         }
 
     def minute_aggregates(self, first_second: int, last_second: int) -> dict[tuple[str, int], Aggregate]:

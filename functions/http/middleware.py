@@ -31,6 +31,7 @@ def _chalice_error_to_json(response: Response) -> None:
 
 def error_middleware(request: Request, get_response: Callable[[Request], Response]) -> Response:
     request_id = request_id_of(request)
+    request.context["requestId"] = request_id  # handlers read it from here
     logger.set_correlation_id(request_id)
     try:
         response = get_response(request)

@@ -24,6 +24,7 @@ from functions.config import Settings
 from functions.runtime.emulator import REPO, port_open, start_ministack
 
 ROUTES = ["POST /payment", "GET /payments/{id}", "GET /statistics", "GET /health"]
+ROUTES += ["POST /checkout", "GET /orders/{id}", "GET /products/{id}"]
 
 
 @dataclass(frozen=True)

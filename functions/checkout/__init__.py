@@ -1,0 +1,1 @@
+"""Flash-sale checkout: reserve stock (POST /checkout), look up orders and products, settle (worker)."""

@@ -1,0 +1,90 @@
+"""The local runtime's pure parts: schedules, Lambda-shaped SQS records, the WSGI adapter."""
+
+from __future__ import annotations
+
+import io
+import threading
+from typing import Any
+
+import pytest
+from chalice import Chalice, Rate
+
+from functions.runtime.gateway import WsgiGateway
+from functions.runtime.pollers import lambda_record, mappings_of
+from functions.runtime.scheduler import rate_seconds, start_schedules
+
+
+def test_rate_expressions() -> None:
+    assert rate_seconds(Rate(1, unit=Rate.MINUTES)) == 60
+    assert rate_seconds("rate(5 minutes)") == 300
+    assert rate_seconds(Rate(2, unit=Rate.HOURS)) == 7200
+    with pytest.raises(ValueError):
+        rate_seconds("cron(0 12 * * ? *)")
+
+
+def test_schedules_run_at_their_rate() -> None:
+    app = Chalice("t")
+    calls: list[dict[str, Any]] = []
+
+    @app.schedule(Rate(1, unit=Rate.MINUTES))
+    def tick(event: Any) -> None:
+        calls.append(event.to_dict())
+
+    stop = threading.Event()
+    start_schedules(app, stop, speedup=600)  # one minute -> 0.1 s
+    threading.Event().wait(0.55)
+    stop.set()
+    assert 3 <= len(calls) <= 6
+    assert calls[0]["detail-type"] == "Scheduled Event"
+
+
+def test_sqs_records_have_lambdas_shape() -> None:
+    message = {
+        "MessageId": "m1", "ReceiptHandle": "r1", "Body": "{}", "MD5OfBody": "x",
+        "Attributes": {"ApproximateReceiveCount": "2"},
+        "MessageAttributes": {"request_id": {"DataType": "String", "StringValue": "abc"}},
+    }  # fmt: skip
+    record = lambda_record(message, "arn:aws:sqs:us-east-1:000000000000:q", "us-east-1")
+    assert record["messageId"] == "m1" and record["receiptHandle"] == "r1"
+    assert record["eventSource"] == "aws:sqs"
+    assert record["messageAttributes"]["request_id"]["stringValue"] == "abc"
+    assert record["attributes"]["ApproximateReceiveCount"] == "2"
+
+
+def test_mappings_follow_the_handlers_decorators() -> None:
+    app = Chalice("t")
+
+    @app.on_sqs_message(queue="q1", batch_size=7, maximum_batching_window_in_seconds=2)
+    def handler(event: Any) -> None: ...
+
+    [mapping] = mappings_of(app)
+    assert (mapping.queue, mapping.batch_size, mapping.window_seconds) == ("q1", 7, 2)
+
+
+def _call(app: Chalice, method: str, path: str, body: bytes = b"", **extra: str) -> tuple[str, dict[str, str], bytes]:
+    seen: dict[str, Any] = {}
+    environ = {
+        "REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": extra.pop("query", ""),
+        "CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body), "REMOTE_ADDR": "10.1.2.3", **extra,
+    }  # fmt: skip
+    out = b"".join(WsgiGateway(app)(environ, lambda status, headers: seen.update(status=status, headers=headers)))
+    return seen["status"], dict(seen["headers"]), out
+
+
+def test_wsgi_adapter_passes_the_callers_address_query_and_body() -> None:
+    app = Chalice("t")
+
+    @app.route("/echo", methods=["POST"])
+    def echo() -> dict[str, Any]:
+        request = app.current_request
+        return {"ip": request.context["identity"]["sourceIp"], "q": request.query_params, "body": request.json_body}
+
+    status, headers, body = _call(app, "POST", "/echo", b'{"a": 1}', query="x=1", CONTENT_TYPE="application/json")
+    assert status == "200 OK"
+    assert body == b'{"ip":"10.1.2.3","q":{"x":"1"},"body":{"a":1}}'
+    assert headers["Content-Length"] == str(len(body))
+
+
+def test_wsgi_adapter_refuses_huge_bodies_before_reading_them() -> None:
+    status, _, body = _call(Chalice("t"), "POST", "/x", CONTENT_LENGTH=str(50 * 1024 * 1024))
+    assert status.startswith("413") and b"payload_too_large" in body
