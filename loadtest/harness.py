@@ -1,4 +1,4 @@
-"""What the load runner and the benchmark share: their own namespace, a reset, a stack.
+"""What the load runner and the benchmark share: their own namespace, a stack, queue depths.
 
 They never touch the data of ``./surge up``: unless told to use the environment as it is
 (``use_env``), they work in the MySQL database ``surge_load``, the Redis prefix
@@ -64,41 +64,6 @@ def queue_depths(client: Any) -> dict[str, int]:
                 attrs["ApproximateNumberOfMessagesNotVisible"]
             )
     return depths
-
-
-def reset() -> None:
-    """Empty this namespace: tables (not the migrations), Redis keys by prefix, queues."""
-    from functions.adapters.mysql import MySqlTarget
-    from functions.adapters.redis_client import connect
-    from functions.config import Settings
-    from functions.runtime.stack import prepare
-
-    settings = Settings.from_env()
-    prepare(settings)
-    conn = MySqlTarget.from_url(settings.mysql_url).connect()
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SHOW TABLES")
-            tables = [row[0] for row in cur.fetchall() if row[0] != "schema_migrations"]
-            cur.execute("SET FOREIGN_KEY_CHECKS = 0")
-            for table in tables:
-                cur.execute(f"DELETE FROM `{table}`")
-            cur.execute("SET FOREIGN_KEY_CHECKS = 1")
-        conn.commit()
-    finally:
-        conn.close()
-    redis = connect(settings.redis_url)
-    batch: list[str] = []
-    for key in redis.scan_iter(match=f"{settings.redis_prefix}*", count=1000):
-        batch.append(key)
-        if len(batch) == 500:
-            redis.delete(*batch)
-            batch = []
-    if batch:
-        redis.delete(*batch)
-    client = sqs()
-    for queue in queue_depths(client):
-        client.purge_queue(QueueUrl=client.get_queue_url(QueueName=queue)["QueueUrl"])
 
 
 @dataclass(frozen=True)

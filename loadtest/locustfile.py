@@ -18,9 +18,9 @@ Tags (the seeds switched strategies the same way):
 Knobs (environment): ``SURGE_RATE`` requests/s per user (default 1; the seed-002 profile
 sets 0.1), ``SURGE_STRING_AMOUNTS`` share of payments sending the amount as a JSON
 string like seed 000's clients did (default 0.3), ``SURGE_REGULAR_PRODUCTS`` the product
-ids regular customers buy (``first-last``, default ``1-99``), ``SURGE_HOT_PRODUCT``
-(default 100), ``SURGE_IDS_DIR`` where every accepted id is written (one file per
-Locust process: ``ids-<pid>.txt``, lines ``<kind> <id>``) for the audit.
+ids regular customers buy (``first-last``, default ``1001-2000`` as ``./surge catalogue
+load`` makes them), ``SURGE_HOT_PRODUCT`` (default 100), ``SURGE_IDS_DIR`` where every
+accepted id is written (one file per Locust process: ``ids-<pid>.txt``, lines ``<kind> <id>``) for the audit.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from locust import FastHttpUser, constant, constant_throughput, events, tag, tas
 RATE = float(os.environ.get("SURGE_RATE", "1"))
 STRING_AMOUNTS = float(os.environ.get("SURGE_STRING_AMOUNTS", "0.3"))
 HOT_PRODUCT = int(os.environ.get("SURGE_HOT_PRODUCT", "100"))
-_first, _, _last = os.environ.get("SURGE_REGULAR_PRODUCTS", "1-99").partition("-")
+_first, _, _last = os.environ.get("SURGE_REGULAR_PRODUCTS", "1001-2000").partition("-")
 REGULAR_PRODUCTS = range(int(_first), int(_last or _first) + 1)
 JSON_HEADERS = {"Content-Type": "application/json"}
 

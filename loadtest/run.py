@@ -64,9 +64,19 @@ PROFILES = {
 }
 
 
-def load_catalogue() -> None:
-    """The flash-sale catalogue (hot product 100 = 10,000 units) via ``./surge catalogue load``."""
-    subprocess.run([sys.executable, "-m", "functions.cli", "catalogue", "load"], cwd=REPO, check=True)
+def reset_and_load(catalogue: bool) -> dict[int, int] | None:
+    """``./surge reset`` (+ ``./surge catalogue load``): returns the initial stock per product."""
+    from functions.bootstrap import surge
+    from functions.checkout.admin import catalogue as products
+    from functions.checkout.admin import load_catalogue, reset
+    from functions.runtime.stack import prepare
+
+    prepare(surge().settings)
+    reset(surge())
+    if not catalogue:
+        return None
+    load_catalogue(surge())
+    return {p.id: p.stock for p in products()}
 
 
 def run_locust(profile: Profile, host: str, out: Path, extra: list[str]) -> int:
@@ -102,9 +112,7 @@ def run(profile_name: str, args: argparse.Namespace) -> int:
     shape = StackShape(args.gateway_workers, args.gateway_threads, args.batch_wait_ms, args.pollers)
     stack = nullcontext(args.host) if args.host else harness.own_stack(shape)
     with stack as host:
-        harness.reset()
-        if profile.catalogue:
-            load_catalogue()
+        initial = reset_and_load(profile.catalogue)
         started = time.monotonic()
         locust_rc = run_locust(profile, host, out, args.locust_args)
         print(f"locust exited with {locust_rc} after {time.monotonic() - started:.0f}s", flush=True)
@@ -113,6 +121,7 @@ def run(profile_name: str, args: argparse.Namespace) -> int:
             audit_mod.read_accepted(out / "ids"),
             lambda: fetch_statistics(host),
             {q: n for q, n in depths.items() if q.endswith("-dlq")},
+            initial_stock=initial,
         )
         undrained = {q: n for q, n in depths.items() if n and not q.endswith("-dlq")}
         result.add("queues drained", not undrained, str(undrained or f"all empty within {args.drain_timeout}s"))

@@ -19,11 +19,12 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.mark.slow
-def test_smoke_profile_runs_drains_audits_and_reports(prepared, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("profile", "kind"), [("smoke", "payment"), ("smoke-flash", "order")])
+def test_smoke_profile_runs_drains_audits_and_reports(prepared, tmp_path: Path, profile: str, kind: str) -> None:
     """``./surge load smoke`` on this run's own database, Redis prefix and queues."""
-    out = tmp_path / "smoke"
+    out = tmp_path / profile
     result = subprocess.run(
-        [sys.executable, "-m", "loadtest.run", "smoke", "--use-env", "--out", str(out)],
+        [sys.executable, "-m", "loadtest.run", profile, "--use-env", "--out", str(out)],
         cwd=REPO,
         env=dict(os.environ),
         capture_output=True,
@@ -33,12 +34,15 @@ def test_smoke_profile_runs_drains_audits_and_reports(prepared, tmp_path: Path) 
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "AUDIT PASSED" in result.stdout
     accepted = read_accepted(out / "ids")
-    assert len(accepted["payment"]) > 100  # the load really happened
+    assert len(accepted[kind]) > 100  # the load really happened
     for name in ("summary.md", "locust.html", "locust_stats.csv", "locust_stats_history.csv", "latency.png"):
         assert (out / name).stat().st_size > 0, name
     summary = (out / "summary.md").read_text()
-    assert "| payments in MySQL exactly once | PASS |" in summary
+    assert f"| {kind}s in MySQL exactly once | PASS |" in summary
     assert "| statistics = MySQL (payments) | PASS |" in summary
+    if kind == "order":
+        assert "| stock + sold = initial | PASS |" in summary
+        assert "| statistics = MySQL (orders) | PASS |" in summary
 
 
 def _payment(amount_cents: int) -> Payment:
