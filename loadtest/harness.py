@@ -70,11 +70,13 @@ def queue_depths(client: Any) -> dict[str, int]:
 class StackShape:
     """How the gateway runs: granian processes and threads, SQS coalescing."""
 
-    gateway_workers: int = 2
-    gateway_threads: int = 32
-    sqs_batch_wait_ms: float = 2.0
+    # tuned on 2 cores (docs/benchmarks.md): one gateway process makes fuller SQS batches and
+    # leaves a core to the worker, the emulator, MySQL, Redis and the load generator
+    gateway_workers: int = 1
+    gateway_threads: int = 16
+    sqs_batch_wait_ms: float = 1.0
     pollers_per_queue: int = 2
-    sqs_batch_senders: int = 4
+    sqs_batch_senders: int = 2
 
 
 @contextmanager

@@ -23,7 +23,7 @@ import sys
 import time
 import urllib.request
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +106,8 @@ def run(profile_name: str, args: argparse.Namespace) -> int:
     from loadtest import harness, report
 
     profile = PROFILES[profile_name]
+    if args.seconds:
+        profile = replace(profile, seconds=args.seconds)
     out = Path(args.out or REPO / "var" / "loadtest" / f"{profile_name}-{time.strftime('%Y%m%dT%H%M%S')}")
     out.mkdir(parents=True, exist_ok=True)
     print(f"profile {profile_name}: {profile.about}\nresults {out}", flush=True)
@@ -155,6 +157,7 @@ def parser() -> argparse.ArgumentParser:
         "with --host they must be the stack's own",
     )
     p.add_argument("--out", help="directory for the reports")
+    p.add_argument("--seconds", type=int, help="run for this long instead of the profile's time")
     p.add_argument("--drain-timeout", type=float, default=600)
     p.add_argument("--gateway-workers", type=int, default=StackShape.gateway_workers)
     p.add_argument("--gateway-threads", type=int, default=StackShape.gateway_threads)

@@ -24,15 +24,18 @@ from functions.errors import DependencyDown
 _SQS_ERRORS = (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError)
 
 
-def sqs_client(endpoint_url: str | None, region: str, pool: int = 64) -> Any:
-    """A boto3 SQS client that fails fast (a 503 beats a hung request)."""
+def sqs_client(endpoint_url: str | None, region: str, pool: int = 64, read_timeout: float = 5) -> Any:
+    """A boto3 SQS client that fails fast (a 503 beats a hung request).
+
+    Long polling needs ``read_timeout`` above its ``WaitTimeSeconds`` (the pollers pass more).
+    """
     kwargs: dict[str, Any] = {}
     if endpoint_url and not os.environ.get("AWS_ACCESS_KEY_ID"):
         # emulators accept any credentials; never needed against real AWS
         kwargs.update(aws_access_key_id="test", aws_secret_access_key="test")
     config = Config(
         connect_timeout=1,
-        read_timeout=5,
+        read_timeout=read_timeout,
         retries={"max_attempts": 2, "mode": "standard"},
         max_pool_connections=pool,
     )

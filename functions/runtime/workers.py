@@ -26,7 +26,8 @@ def main() -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    client = sqs_client(settings.sqs_endpoint_url, settings.aws_region)
+    # long polls last up to 5 s; a 5 s read timeout raced them (ReadTimeoutError, 1 s back-off)
+    client = sqs_client(settings.sqs_endpoint_url, settings.aws_region, read_timeout=15)
     per_queue = int(os.environ.get("POLLERS_PER_QUEUE", "2"))
     pollers = [
         SqsPoller(client, mapping, stop, settings.aws_region) for mapping in mappings_of(app) for _ in range(per_queue)
