@@ -42,6 +42,12 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ["SQS_ENDPOINT_URL"] = f"http://127.0.0.1:{port}"
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """End-to-end tests last: the session's ``stack`` keeps its worker polling this run's
+    queues, which would take the messages integration tests expect to find there."""
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     if _emulator is not None and _emulator.poll() is None:
         _emulator.terminate()

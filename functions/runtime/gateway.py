@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -73,12 +74,37 @@ def _json_error(status: int, code: str, message: str) -> tuple[int, dict[str, st
     return status, {"Content-Type": "application/json"}, json.dumps({"code": code, "message": message}).encode()
 
 
+class _PerThread:
+    """A data descriptor holding one value per thread (it wins over the instance's ``__dict__``)."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def __get__(self, obj: object, owner: type | None = None) -> Any:
+        return self if obj is None else getattr(self._local, "value", None)
+
+    def __set__(self, obj: object, value: Any) -> None:
+        self._local.value = value
+
+
+def per_thread_request(app: Chalice) -> Chalice:
+    """Chalice keeps ``current_request`` and ``lambda_context`` on the app object: right on
+    Lambda (one request per container at a time), wrong behind a threaded server, where
+    a handler would read another request's body. Keep both per thread.
+    """
+    cls = type(app)
+    if not isinstance(cls.__dict__.get("current_request"), _PerThread):
+        attrs = {"current_request": _PerThread(), "lambda_context": _PerThread()}
+        app.__class__ = type(cls.__name__, (cls,), attrs)
+    return app
+
+
 class WsgiGateway:
     """A WSGI application serving a Chalice app the way API Gateway would."""
 
     def __init__(self, app: Chalice, stage: str = "local"):
         config = Config.create(chalice_stage=stage, app_name=app.app_name, lambda_timeout=30, lambda_memory_size=512)
-        self._gateway = ProxyGateway(app, config)
+        self._gateway = ProxyGateway(per_thread_request(app), config)
 
     def handle(
         self, method: str, path: str, headers: dict[str, str], body: bytes | None
