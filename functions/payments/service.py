@@ -83,6 +83,26 @@ class PaymentService:
         logger.info("payment accepted", extra={"payment_id": payment.id, "amount": payment.amount})
         return payment.accepted_body()
 
+    def store_directly(self, request: PaymentRequest, *, request_id: str) -> dict[str, Any]:
+        """COMPARISON PATH ONLY (``POST /payment/direct``): write MySQL inside the request.
+
+        What the seeds' "direct" strategies did (Laravel writing its database per request),
+        kept so the load test can compare it with the queued path. No SQS, no batching:
+        one INSERT + COMMIT per request, then the same Redis counters, so the audit and
+        the statistics treat both paths alike. Not idempotent by key; not for clients.
+        """
+        now_ms = self._clock_ms()
+        payment = Payment(new_id(now_ms), request.amount_cents, request.currency, now_ms, request_id)
+        try:
+            self._ledger.store([payment])
+        except DependencyDown as exc:
+            raise ServiceUnavailable("payments store unavailable; nothing was accepted", retry_after=1) from exc
+        try:
+            self._counters.record(payment)
+        except DependencyDown as exc:
+            logger.warning("payment stored but not counted", extra={"payment_id": payment.id, "reason": str(exc)})
+        return {**payment.accepted_body(), "status": "stored"}
+
     def status(self, payment_id: str) -> dict[str, Any]:
         """``stored`` from MySQL, else ``accepted`` (in flight) from Redis, else 404."""
         if not is_id(payment_id):

@@ -14,7 +14,7 @@ from typing import Any
 
 from chalice import Chalice
 from chalice.config import Config
-from chalice.local import LocalGateway, LocalGatewayException
+from chalice.local import LambdaContext, LocalGateway, LocalGatewayException
 
 from functions.ids import new_id
 from functions.observability import logger
@@ -46,6 +46,20 @@ StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 
 class ProxyGateway(LocalGateway):
     """``LocalGateway`` plus what API Gateway adds: the caller's address and a request id."""
+
+    def __init__(self, app_object: Chalice, config: Config):
+        super().__init__(app_object, config)
+        # LocalGateway reads these through Config's chained lookups on every request
+        timeout = config.lambda_timeout
+        self._context_args = (
+            config.function_name,
+            config.lambda_memory_size,
+            (self.MAX_LAMBDA_EXECUTION_TIME if timeout is None else timeout) * 1000,
+        )
+
+    def _generate_lambda_context(self) -> LambdaContext:
+        name, memory, max_runtime_ms = self._context_args
+        return LambdaContext(function_name=name, memory_size=memory, max_runtime_ms=max_runtime_ms)
 
     def _generate_lambda_event(self, method: str, path: str, headers: Any, body: bytes | None) -> Any:
         event = super()._generate_lambda_event(method, path, headers, body)

@@ -72,7 +72,13 @@ Children = list[tuple[str, "subprocess.Popen[bytes]"]]
 
 def start_app_processes(env: dict[str, str], options: StackOptions) -> Children:
     """The gateway (granian, several processes) and the worker process, with ``env``."""
-    gateway_env = {**env, "SQS_BATCHING": env.get("SQS_BATCHING", "1")}
+    gateway_env = {
+        **env,
+        "SQS_BATCHING": env.get("SQS_BATCHING", "1"),
+        # granian serves at most `backpressure` connections per worker (default backlog/workers,
+        # here 1,024): the 5,501st keep-alive client of a flash sale would wait for seconds
+        "GRANIAN_BACKPRESSURE": env.get("GRANIAN_BACKPRESSURE", "16384"),
+    }
     granian = str(Path(sys.executable).with_name("granian"))
     gateway = subprocess.Popen(
         [granian, "--interface", "wsgi", "--host", options.host, "--port", str(options.port),

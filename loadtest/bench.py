@@ -1,0 +1,548 @@
+"""``./surge bench``: the performance figures of issue 4, measured in one run, with ratios.
+
+    ./surge bench                    # full run (~6 min): 2 min at max load, the rest shorter
+    ./surge bench --max-seconds 20   # quicker
+
+Phases (one own stack on free ports, in the ``surge_load`` namespace; see loadtest.harness):
+
+1. SQS emulator ceiling: SendMessageBatch(10) and Receive(10)+DeleteMessageBatch from
+   4 threads each, on a scratch queue of the same emulator.
+2. ``POST /payment`` at a fixed 550 req/s (the seed-002 rate), worker draining meanwhile,
+   ``GET /statistics`` polled 10x a second on its own connection.
+3. ``POST /payment`` at max (closed loop, 64 connections) for ``--max-seconds``, queue
+   depth sampled every second, then the time the worker needs to drain the rest.
+4. ``POST /payment/direct`` (MySQL INSERT inside the request) at max, 64 connections.
+5. The same app under ``chalice local`` at 64 connections.
+6. Flash sale: 550 checkouts/s, 97 % for product 100 (10,000 units), until it sells out.
+
+Every accepted id is checked in MySQL at the end (``loadtest.audit``). The load generator
+is ``loadtest.loadgen`` (asyncio); its own CPU share is printed next to each figure, and
+the CPU used per request by each process group is listed (what bounds the throughput).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from loadtest.harness import REPO, StackShape, use_namespace
+from loadtest.loadgen import Request, Result, Target, generate
+
+CLIENTS = 64
+HOT_PRICE = "499.00"  # functions.checkout.admin.catalogue(): product 100 costs 499.00
+
+
+@dataclass
+class Figures:
+    """What one phase measured."""
+
+    name: str
+    result: Result
+    cpu_us: dict[str, float] = field(default_factory=dict)  # CPU µs per request by process group
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    def row(self, accepted_status: int) -> dict[str, Any]:
+        r = self.result
+        n = sum(r.statuses.values()) or 1
+        return {
+            "phase": self.name,
+            "requests": n,
+            "accepted_per_s": round(r.per_second(accepted_status), 1),
+            "p50_ms": round(r.percentile(50), 2),
+            "p99_ms": round(r.percentile(99), 2),
+            "errors": r.errors + sum(v for k, v in r.statuses.items() if k >= 500),
+            "generator_cpu_share": round(r.cpu_seconds / r.seconds / (os.cpu_count() or 1), 3) if r.seconds else 0,
+            "cpu_us_per_request": {k: round(v) for k, v in self.cpu_us.items()},
+            **self.notes,
+        }
+
+
+class CpuMeter:
+    """CPU seconds of the stack's process groups (children of this process, MySQL, Redis)."""
+
+    def __init__(self) -> None:
+        import psutil
+
+        self._psutil = psutil
+        self._groups: dict[str, list[Any]] = {}
+        for p in psutil.Process().children(recursive=True):
+            cmd = " ".join(p.cmdline())
+            group = (
+                "gateway"
+                if "granian" in cmd
+                else "worker"
+                if "runtime.workers" in cmd
+                else "sqs"
+                if "ministack" in cmd
+                else "chalice-local"
+                if "chalice" in cmd
+                else "other"
+            )
+            self._groups.setdefault(group, []).append(p)
+        for name in ("mariadbd", "redis-server"):
+            self._groups[name] = [p for p in psutil.process_iter(["name"]) if p.info["name"] == name]
+
+    def read(self) -> dict[str, float]:
+        out = {}
+        for group, processes in self._groups.items():
+            total = 0.0
+            for p in processes:
+                with suppress(self._psutil.Error):
+                    total += sum(p.cpu_times()[:2])
+            out[group] = total
+        return out
+
+
+def payment_body() -> bytes:
+    cents = random.randint(1, 50_000)
+    return f'{{"amount": {cents // 100}.{cents % 100:02d}, "currency": "EUR"}}'.encode()
+
+
+def checkout_body(product_id: int) -> bytes:
+    n = random.randint(1, 10**9)
+    return (
+        f'{{"items":[{{"product_id":{product_id},"quantity":1}}],"delivery":{{"address":"{n} Surge Street",'
+        f'"phone":"+3161{n % 10**7:07d}","email":"b{n}@example.com"}}}}'
+    ).encode()
+
+
+def measure(
+    name: str, target: Target, request: Callable[[], Request], *, ids: list[str] | None = None, **kwargs: Any
+) -> Figures:
+    """Run one load phase; record accepted ids into ``ids``; CPU per request by group."""
+    meter = CpuMeter()
+    before = meter.read()
+    result = asyncio.run(generate(target, request, keep_bodies=ids is not None, **kwargs))
+    after = meter.read()
+    n = sum(result.statuses.values()) or 1
+    if ids is not None:
+        for _t, status, _ms, body in result.samples:
+            if status in (201, 202) and isinstance(body, dict):
+                ids.append(str(body.get("id") or body.get("order_id")))
+    cpu = {k: (after[k] - before.get(k, 0)) / n * 1e6 for k in after}
+    cpu["generator"] = result.cpu_seconds / n * 1e6
+    return Figures(name, result, cpu)
+
+
+class DepthSampler(threading.Thread):
+    """Queue depth (visible + in flight) of the payments queue, once a second."""
+
+    def __init__(self, queue: str) -> None:
+        super().__init__(daemon=True)
+        from loadtest.harness import sqs
+
+        self._client = sqs()
+        self._url = self._client.get_queue_url(QueueName=queue)["QueueUrl"]
+        self._stop_event = threading.Event()
+        self.samples: list[tuple[float, int]] = []
+
+    def depth(self) -> int:
+        attrs = self._client.get_queue_attributes(
+            QueueUrl=self._url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
+
+    def run(self) -> None:
+        start = time.monotonic()
+        while not self._stop_event.wait(1.0):
+            self.samples.append((round(time.monotonic() - start, 1), self.depth()))
+
+    def stop(self) -> list[tuple[float, int]]:
+        self._stop_event.set()
+        self.join()
+        return self.samples
+
+
+def with_statistics_poller(target: Target, run: Callable[[], Figures]) -> tuple[Figures, Result]:
+    """``run`` while another thread polls ``GET /statistics`` 10x a second on one connection."""
+    box: dict[str, Result] = {}
+    stop = threading.Event()
+
+    def poll() -> None:
+        async def main() -> Result:
+            return await generate(
+                target,
+                lambda: ("GET", "/statistics", None),
+                connections=1,
+                seconds=3600,
+                rate=10,
+                stop_when=lambda _r: stop.is_set(),
+            )
+
+        box["result"] = asyncio.run(main())
+
+    thread = threading.Thread(target=poll, daemon=True)
+    thread.start()
+    figures = run()
+    stop.set()
+    thread.join()
+    return figures, box["result"]
+
+
+def sqs_ceiling(seconds: float = 5, threads: int = 4) -> dict[str, float]:
+    """The emulator's own batch ceiling: messages/s sent and received+deleted, 10 per call."""
+    from functools import partial
+
+    from functions.adapters.sqs import sqs_client
+    from functions.config import Settings
+
+    settings = Settings.from_env()
+    client = sqs_client(settings.sqs_endpoint_url, settings.aws_region)
+    url = client.create_queue(QueueName=f"{settings.queue_prefix}bench-ceiling")["QueueUrl"]
+    client.purge_queue(QueueUrl=url)
+    body = json.dumps({"type": "payment.accepted", "id": "0" * 26, "amount_cents": 1250, "currency": "EUR"})
+
+    def send(stop: float, count: list[int]) -> None:
+        while time.monotonic() < stop:
+            client.send_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": body} for i in range(10)])
+            count.append(10)
+
+    def receive(stop: float, count: list[int]) -> None:
+        while time.monotonic() < stop:
+            messages = client.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get(
+                "Messages", []
+            )
+            if messages:
+                client.delete_message_batch(
+                    QueueUrl=url,
+                    Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
+                )
+                count.append(len(messages))
+
+    def run(jobs: list[tuple[Callable[[float, list[int]], None], list[int]]], seconds: float) -> float:
+        start = time.monotonic()
+        workers = [threading.Thread(target=partial(fn, start + seconds, c)) for fn, c in jobs]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        return time.monotonic() - start
+
+    out: dict[str, float] = {}
+    sent: list[int] = []
+    took = run([(send, sent) for _ in range(threads)], seconds)
+    out["send_batch_msgs_per_s"] = round(sum(sent) / took)
+    received: list[int] = []
+    took = run([(receive, received) for _ in range(threads)], seconds)
+    out["receive_delete_msgs_per_s_deep_queue"] = round(sum(received) / took)
+    out["deep_queue_depth"] = sum(sent)
+    client.purge_queue(QueueUrl=url)
+    # both at once from an empty queue: what a drain that keeps up can sustain
+    sent, received = [], []
+    took = run([(send, sent)] * (threads // 2) + [(receive, received)] * (threads // 2), seconds)
+    out["send_while_draining_msgs_per_s"] = round(sum(sent) / took)
+    out["drained_msgs_per_s_shallow_queue"] = round(sum(received) / took)
+    client.delete_queue(QueueUrl=url)
+    return out
+
+
+@contextmanager
+def chalice_local(log: Path) -> Iterator[str]:
+    """``chalice local`` on a free port, serving this app (a project dir of symlinks + config)."""
+    from functions.runtime.emulator import free_port
+    from functions.runtime.stack import wait_healthy
+
+    project = Path(tempfile.mkdtemp(prefix="surge-chalice-local-"))
+    for name in ("app.py", "functions", "sql"):
+        (project / name).symlink_to(REPO / name)
+    (project / ".chalice").mkdir()
+    (project / ".chalice" / "config.json").write_text(
+        json.dumps({"version": "2.0", "app_name": "surge", "stages": {"dev": {"api_gateway_stage": "api"}}})
+    )
+    port = free_port()
+    env = {**os.environ, "SQS_BATCHING": "0", "SCHEDULES": "0"}
+    chalice = str(Path(sys.executable).with_name("chalice"))
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [chalice, "--project-dir", str(project), "local", "--port", str(port), "--no-autoreload"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        if not wait_healthy(f"{base}/health", timeout=60):
+            raise RuntimeError(f"chalice local did not start; see {log}")
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        shutil.rmtree(project, ignore_errors=True)
+
+
+def flash_sale(target: Target, seconds: float, rate: float) -> tuple[Figures, list[str]]:
+    """550 checkouts/s (97 % for product 100) until 100 is sold out or ``seconds`` pass."""
+    from functions.checkout.admin import HOT_PRODUCT_ID
+
+    def request() -> Request:
+        hunter = random.random() < 0.97
+        product = HOT_PRODUCT_ID if hunter else random.randint(1001, 2000)
+        return ("POST", "/checkout", checkout_body(product))
+
+    sold_out_at: list[float] = []
+
+    def sold_out(result: Result) -> bool:
+        """Stop a second after the first out-of-stock answer for the hot product."""
+        if not sold_out_at:
+            for t, status, _ms, body in result.samples[-5:]:
+                if status == 409 and isinstance(body, dict) and body.get("product_id") == HOT_PRODUCT_ID:
+                    sold_out_at.append(t)
+            return False
+        return result.samples[-1][0] > sold_out_at[0] + 1
+
+    ids: list[str] = []
+    figures = measure(
+        "flash sale 550 req/s", target, request, ids=ids, connections=CLIENTS, seconds=seconds, rate=rate,
+        stop_when=sold_out,
+    )  # fmt: skip
+    samples = figures.result.samples
+    # the hot product is the only one priced 499.00, so its 202s are recognisable by total
+    hot = [t for t, status, _ms, body in samples if status == 202 and (body or {}).get("total") == HOT_PRICE]
+    last_hot = max(hot, default=0.0)
+    until = sorted(ms for t, _status, ms, _body in samples if t <= last_hot)
+    figures.notes = {
+        "hot_units_accepted": len(hot),
+        "sell_out_seconds": round(last_hot, 2),
+        "p99_ms_until_sold_out": round(until[int(len(until) * 0.99)], 2) if until else None,
+        "answers": dict(figures.result.statuses),
+    }
+    return figures, ids
+
+
+def machine() -> dict[str, Any]:
+    cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
+    model = next((line.split(":", 1)[1].strip() for line in cpuinfo if "model name" in line), "?")
+    mem_kb = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if "MemTotal" in line))
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": model,
+        "ram_gb": round(mem_kb / 1024 / 1024, 1),
+        "load_avg_before": [round(x, 2) for x in os.getloadavg()],
+        "date_utc": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    }
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    from functions.checkout.admin import catalogue, load_catalogue, reset
+    from functions.config import Settings
+    from loadtest import harness
+    from loadtest.audit import audit
+
+    out = Path(args.out or REPO / "var" / "bench" / time.strftime("%Y%m%dT%H%M%S"))
+    out.mkdir(parents=True, exist_ok=True)
+    report: dict[str, Any] = {"machine": machine(), "phases": {}}
+    phases = report["phases"]
+    say = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
+    shape = StackShape(args.gateway_workers, args.gateway_threads, args.batch_wait_ms, args.pollers, args.senders)
+    report["shape"] = shape.__dict__
+    with harness.own_stack(shape) as base:
+        from functions.bootstrap import surge
+
+        target = Target.of(base)
+        reset(surge())
+        say("1/6 SQS emulator ceiling")
+        phases["sqs_emulator"] = sqs_ceiling()
+        payment_ids: list[str] = []
+        queue = Settings.from_env().queue_name("payments")
+
+        say("2/6 POST /payment at 550 req/s, statistics polled")
+        sampler = DepthSampler(queue)
+        sampler.start()
+        fixed, stats = with_statistics_poller(
+            target,
+            lambda: measure(
+                "payments 550 req/s", target, lambda: ("POST", "/payment", payment_body()), ids=payment_ids,
+                connections=CLIENTS, seconds=args.fixed_seconds, rate=550,
+            ),
+        )  # fmt: skip
+        fixed.notes["queue_depth"] = sampler.stop()
+        phases["payments_550"] = fixed.row(202)
+        phases["statistics_under_550"] = latency(stats)
+        harness.wait_drained(timeout=300)
+
+        say(f"3/6 POST /payment at max, {CLIENTS} connections, {args.max_seconds}s")
+        sampler = DepthSampler(queue)
+        sampler.start()
+        top, stats = with_statistics_poller(
+            target,
+            lambda: measure(
+                "payments max", target, lambda: ("POST", "/payment", payment_body()), ids=payment_ids,
+                connections=CLIENTS, seconds=args.max_seconds,
+            ),
+        )  # fmt: skip
+        depth = sampler.stop()
+        started = time.monotonic()
+        harness.wait_drained(timeout=600)
+        top.notes["queue_depth"] = depth
+        top.notes["accepted_per_s_by_10s"] = per_window(top.result, 10)
+        top.notes["drain_after_load_s"] = round(time.monotonic() - started, 1)
+        phases["payments_max"] = top.row(202)
+        phases["statistics_under_max"] = latency(stats)
+
+        say("4/6 POST /payment/direct at max (MySQL inside the request)")
+        direct = measure(
+            "direct max", target, lambda: ("POST", "/payment/direct", payment_body()), ids=payment_ids,
+            connections=CLIENTS, seconds=args.short_seconds,
+        )  # fmt: skip
+        phases["direct_max"] = direct.row(201)
+
+        say("5/6 the same app under chalice local, 64 connections")
+        with chalice_local(REPO / "var" / "log" / "bench-chalice-local.log") as local_base:
+            local = measure(
+                "chalice local", Target.of(local_base), lambda: ("POST", "/payment", payment_body()),
+                ids=payment_ids, connections=CLIENTS, seconds=args.short_seconds,
+            )  # fmt: skip
+        phases["chalice_local"] = local.row(202)
+        depths = harness.wait_drained(timeout=300)
+        paid = audit(
+            {"payment": payment_ids}, lambda: json.loads(_get(f"{base}/statistics")),
+            {q: n for q, n in depths.items() if q.endswith("-dlq")},
+        )  # fmt: skip
+        report["audit_payments"] = [c.__dict__ for c in paid.checks]
+
+        say("6/6 flash sale")
+        reset(surge())
+        load_catalogue(surge())
+        sale, order_ids = flash_sale(target, seconds=120, rate=550)
+        phases["flash_sale"] = sale.row(202)
+        depths = harness.wait_drained(timeout=300)
+
+        sold = audit(
+            {"order": order_ids}, lambda: json.loads(_get(f"{base}/statistics")),
+            {q: n for q, n in depths.items() if q.endswith("-dlq")}, initial_stock={p.id: p.stock for p in catalogue()},
+        )  # fmt: skip
+        report["audit_orders"] = [c.__dict__ for c in sold.checks]
+        report["audit_ok"] = paid.ok and sold.ok
+    report["payments_accepted_total"] = len(payment_ids)
+    report["machine"]["load_avg_after"] = [round(x, 2) for x in os.getloadavg()]
+    (out / "bench.json").write_text(json.dumps(report, indent=2, default=str))
+    print(render(report))
+    (out / "bench.md").write_text(render(report) + "\n")
+    say(f"written: {out}/bench.json, bench.md")
+    return report
+
+
+def per_window(result: Result, seconds: int) -> list[int]:
+    """Accepted (201/202) per second, averaged over each ``seconds`` window."""
+    counts: dict[int, int] = {}
+    for t, status, _ms, _body in result.samples:
+        if status in (201, 202):
+            counts[int(t // seconds)] = counts.get(int(t // seconds), 0) + 1
+    return [round(counts.get(w, 0) / seconds) for w in range(max(counts, default=-1) + 1)]
+
+
+def latency(result: Result) -> dict[str, Any]:
+    return {
+        "requests": sum(result.statuses.values()),
+        "p50_ms": round(result.percentile(50), 2),
+        "p99_ms": round(result.percentile(99), 2),
+    }
+
+
+def _get(url: str) -> bytes:
+    import urllib.request
+
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return bytes(response.read())
+
+
+def render(report: dict[str, Any]) -> str:
+    """The table of figures against the targets, with ratios."""
+    ph = report["phases"]
+    names = ("payments_max", "payments_550", "chalice_local", "direct_max", "flash_sale")
+    top, fixed, local, direct, sale = (ph[k] for k in names)
+    depth = [d for _t, d in top.get("queue_depth", [])] or [0]
+    rows = [
+        ("accepted payments/s at max, " + f"{top['requests'] / max(top['accepted_per_s'], 1):.0f} s, {CLIENTS} conns",
+         f"{top['accepted_per_s']:.0f}/s (p50 {top['p50_ms']} ms, p99 {top['p99_ms']} ms)", ">= 2,000/s",
+         f"{top['accepted_per_s'] / 2000:.2f}x of target"),
+        ("queue depth during max load (drain running)", f"max {max(depth)}, at end {depth[-1]}; "
+         f"drained {top.get('drain_after_load_s')} s after", "bounded", "see depth series"),
+        ("accepted/s per 10 s window at max", " ".join(map(str, top.get("accepted_per_s_by_10s", []))), "-", "-"),
+        ("p99 at 550 req/s", f"{fixed['p99_ms']} ms (p50 {fixed['p50_ms']} ms, {fixed['accepted_per_s']:.0f}/s)",
+         "<= 10 ms", f"{fixed['p99_ms'] / 10:.2f}x of limit"),
+        ("vs chalice local at 64 conns", f"{top['accepted_per_s']:.0f}/s vs {local['accepted_per_s']:.0f}/s "
+         f"(chalice local p99 {local['p99_ms']} ms, errors {local['errors']})", ">= 25x",
+         f"{top['accepted_per_s'] / max(local['accepted_per_s'], 0.1):.1f}x"),
+        ("GET /statistics p99 under 550 req/s", f"{ph['statistics_under_550']['p99_ms']} ms", "<= 5 ms",
+         f"{ph['statistics_under_550']['p99_ms'] / 5:.2f}x of limit"),
+        ("GET /statistics p99 under max load", f"{ph['statistics_under_max']['p99_ms']} ms", "(<= 5 ms)",
+         f"{ph['statistics_under_max']['p99_ms'] / 5:.2f}x of limit"),
+        ("flash sale: units of product 100 sold",
+         f"{sale.get('hot_units_accepted')} in {sale.get('sell_out_seconds')} s", "exactly 10,000", "audit below"),
+        ("flash sale p99 (until sold out)",
+         f"{sale.get('p99_ms_until_sold_out')} ms (whole phase p99 {sale['p99_ms']} ms)",
+         "<= 20 ms", f"{(sale.get('p99_ms_until_sold_out') or 0) / 20:.2f}x of limit"),
+        ("async vs direct MySQL path at max",
+         f"{top['accepted_per_s']:.0f}/s vs {direct['accepted_per_s']:.0f}/s (direct p99 {direct['p99_ms']} ms)",
+         "-", f"{top['accepted_per_s'] / max(direct['accepted_per_s'], 0.1):.1f}x"),
+        ("SQS emulator ceiling (batches of 10, 4 threads)",
+         "send {send_batch_msgs_per_s}/s; receive+delete {receive_delete_msgs_per_s_deep_queue}/s from "
+         "{deep_queue_depth} deep; both at once {send_while_draining_msgs_per_s}/s in, "
+         "{drained_msgs_per_s_shallow_queue}/s out".format(**ph["sqs_emulator"]), "-", "-"),
+    ]  # fmt: skip
+    lines = ["| measure | result | target | ratio |", "|---|---|---|---|"]
+    lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
+    lines += ["", "CPU per request (µs) by process group, and the generator's share of the 2 cores:", "",
+              "| phase | " + " | ".join(GROUPS) + " | generator share |", "|---" * (len(GROUPS) + 2) + "|"]  # fmt: skip
+    for key in ("payments_550", "payments_max", "direct_max", "chalice_local", "flash_sale"):
+        cpu = ph[key]["cpu_us_per_request"]
+        share = ph[key]["generator_cpu_share"]
+        lines.append(f"| {key} | " + " | ".join(str(cpu.get(g, "")) for g in GROUPS) + f" | {share:.1%} |")
+    checks = report.get("audit_payments", []) + report.get("audit_orders", [])
+    lines += ["", "Audit:", "", "| check | result | detail |", "|---|---|---|"]
+    lines += [f"| {c['name']} | {'PASS' if c['ok'] else 'FAIL'} | {c['detail']} |" for c in checks]
+    m = report["machine"]
+    lines += [
+        "",
+        f"Machine: {m['nproc']} x {m['cpu']}, {m['ram_gb']} GB RAM; {m['date_utc']}; load average before "
+        f"{m['load_avg_before']}, after {m.get('load_avg_after')}; shape {report['shape']}",
+    ]
+    return "\n".join(lines)
+
+
+GROUPS = ["gateway", "worker", "sqs", "mariadbd", "redis-server", "chalice-local", "generator"]
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="surge bench", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--max-seconds", type=float, default=120, help="length of the max-load phase")
+    p.add_argument("--fixed-seconds", type=float, default=30, help="length of the 550 req/s phase")
+    p.add_argument("--short-seconds", type=float, default=15, help="direct path and chalice local phases")
+    p.add_argument("--out", help="directory for bench.json and bench.md")
+    p.add_argument("--gateway-workers", type=int, default=StackShape.gateway_workers)
+    p.add_argument("--gateway-threads", type=int, default=StackShape.gateway_threads)
+    p.add_argument("--batch-wait-ms", type=float, default=StackShape.sqs_batch_wait_ms)
+    p.add_argument("--senders", type=int, default=StackShape.sqs_batch_senders, help="SQS batch sender threads")
+    p.add_argument("--pollers", type=int, default=StackShape.pollers_per_queue, help="pollers per queue")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    use_namespace(False)
+    report = run(args)
+    return 0 if report.get("audit_ok") else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,139 @@
+"""What the load runner and the benchmark share: their own namespace, a stack, queue depths.
+
+They never touch the data of ``./surge up``: unless told to use the environment as it is
+(``use_env``), they work in the MySQL database ``surge_load``, the Redis prefix
+``surge-load:`` and the queues ``surge-load-*``, and start their own gateway, worker and
+SQS emulator on free ports (``functions.runtime.stack`` pieces).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+LOAD_NAMESPACE = {
+    "MYSQL_URL": "mysql://root@127.0.0.1:3306/surge_load",
+    "REDIS_PREFIX": "surge-load:",
+    "QUEUE_PREFIX": "surge-load-",
+    "LOG_LEVEL": "WARNING",
+}
+
+
+def use_namespace(use_env: bool) -> None:
+    """Call before importing ``app``: the worker's queue names are fixed at import time."""
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))
+    if not use_env:
+        os.environ.update(LOAD_NAMESPACE)
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+
+
+def sqs() -> Any:
+    from functions.adapters.sqs import sqs_client
+    from functions.config import Settings
+
+    settings = Settings.from_env()
+    return sqs_client(settings.sqs_endpoint_url, settings.aws_region)
+
+
+def all_queues() -> list[str]:
+    """Every queue the worker consumes (payments, orders…)."""
+    from functions.config import Settings
+    from functions.runtime.stack import queue_names
+
+    return queue_names(Settings.from_env())
+
+
+def queue_depths(client: Any) -> dict[str, int]:
+    """Messages not yet stored, per queue (visible + in flight), and ``<queue>-dlq``."""
+    depths = {}
+    for name in all_queues():
+        for queue in (name, f"{name}-dlq"):
+            url = client.get_queue_url(QueueName=queue)["QueueUrl"]
+            attrs = client.get_queue_attributes(
+                QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+            )["Attributes"]
+            depths[queue] = int(attrs["ApproximateNumberOfMessages"]) + int(
+                attrs["ApproximateNumberOfMessagesNotVisible"]
+            )
+    return depths
+
+
+@dataclass(frozen=True)
+class StackShape:
+    """How the gateway runs: granian processes and threads, SQS coalescing."""
+
+    # tuned on 2 cores (docs/benchmarks.md): one gateway process makes fuller SQS batches and
+    # leaves a core to the worker, the emulator, MySQL, Redis and the load generator
+    gateway_workers: int = 1
+    gateway_threads: int = 16
+    sqs_batch_wait_ms: float = 1.0
+    pollers_per_queue: int = 2
+    sqs_batch_senders: int = 2
+
+
+@contextmanager
+def own_stack(shape: StackShape = StackShape(), log_dir: Path = REPO / "var" / "log") -> Iterator[str]:
+    """SQS emulator (unless ``SQS_ENDPOINT_URL`` is set), gateway and worker on free ports.
+
+    Yields the gateway's base URL; stops everything it started on exit.
+    """
+    from functions.config import Settings
+    from functions.runtime.emulator import free_port, start_ministack
+    from functions.runtime.stack import StackOptions, prepare, start_app_processes, stop_processes, wait_healthy
+
+    children: list[tuple[str, Any]] = []
+    try:
+        if not os.environ.get("SQS_ENDPOINT_URL"):
+            port = free_port()
+            children.append(("sqs-emulator", start_ministack(port, log_dir / f"ministack-load-{port}.log")))
+            os.environ["SQS_ENDPOINT_URL"] = f"http://127.0.0.1:{port}"
+        prepare(Settings.from_env())
+        options = StackOptions(
+            port=free_port(), gateway_workers=shape.gateway_workers, gateway_threads=shape.gateway_threads
+        )
+        env = {
+            **os.environ,
+            "SCHEDULES": "0",  # reconcile would rewrite the counters the audit compares
+            # one generator address sends thousands of req/s: the per-client limit is switched
+            # off here, and only here, by explicit config
+            "RATE_LIMIT_ENABLED": "0",
+            "POLLERS_PER_QUEUE": str(shape.pollers_per_queue),
+            "SQS_BATCH_WAIT_MS": str(shape.sqs_batch_wait_ms),
+            "SQS_BATCH_SENDERS": str(shape.sqs_batch_senders),
+        }
+        children.extend(start_app_processes(env, options))
+        base = f"http://127.0.0.1:{options.port}"
+        if not wait_healthy(f"{base}/health", timeout=60):
+            raise RuntimeError(f"the stack at {base} did not become healthy (see var/log)")
+        yield base
+    finally:
+        stop_processes(children, timeout=30)
+
+
+def wait_drained(timeout: float = 600, out: Any = sys.stderr) -> dict[str, int]:
+    """Wait until every queue is empty, drawing a progress bar; return the last depths."""
+    client = sqs()
+    start = time.monotonic()
+    first = None
+    calm = 0
+    while True:
+        depths = queue_depths(client)
+        pending = sum(n for q, n in depths.items() if not q.endswith("-dlq"))
+        first = first or pending or 1
+        done = max(0.0, 1 - pending / first)
+        bar = "#" * int(done * 30)
+        out.write(f"\rdraining [{bar:<30}] {pending:>7} messages left  {time.monotonic() - start:5.1f}s")
+        out.flush()
+        calm = calm + 1 if pending == 0 else 0
+        if calm >= 2 or time.monotonic() - start > timeout:
+            out.write("\n")
+            return depths
+        time.sleep(0.5)
