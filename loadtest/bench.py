@@ -265,7 +265,7 @@ def chalice_local(log: Path) -> Iterator[str]:
         json.dumps({"version": "2.0", "app_name": "surge", "stages": {"dev": {"api_gateway_stage": "api"}}})
     )
     port = free_port()
-    env = {**os.environ, "SQS_BATCHING": "0", "SCHEDULES": "0"}
+    env = {**os.environ, "SQS_BATCHING": "0", "SCHEDULES": "0", "RATE_LIMIT_ENABLED": "0"}
     chalice = str(Path(sys.executable).with_name("chalice"))
     with log.open("ab") as out:
         process = subprocess.Popen(
