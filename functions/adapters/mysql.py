@@ -33,6 +33,17 @@ def is_transient(error: BaseException) -> bool:
     return code in _TRANSIENT_SERVER_ERRORS
 
 
+def placeholders(count: int, marker: str = "%s", sep: str = ",") -> str:
+    """Parameter markers for ``count`` values: the only thing ever spliced into SQL text.
+
+    >>> placeholders(3)
+    '%s,%s,%s'
+    >>> placeholders(2, "(%s,%s)")
+    '(%s,%s),(%s,%s)'
+    """
+    return sep.join([marker] * count)
+
+
 @dataclass(frozen=True)
 class MySqlTarget:
     host: str

@@ -18,7 +18,7 @@ from typing import Any
 
 import pymysql.cursors
 
-from functions.adapters.mysql import MySqlConnections
+from functions.adapters.mysql import MySqlConnections, placeholders
 from functions.checkout.model import Order, Product, Settlement
 from functions.money import format_cents
 
@@ -33,10 +33,6 @@ def _money(cents: int) -> Decimal:
 
 def _cents(value: Decimal) -> int:
     return int(value * 100)
-
-
-def _marks(values: Sequence[Any]) -> str:
-    return ",".join(["%s"] * len(values))
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -61,13 +57,14 @@ class MySqlOrders:
         order_ids = list(dict.fromkeys(o.id for o in orders))
         with self._db.transaction() as cur:
             cur.execute(
-                f"SELECT id, stock FROM products WHERE id IN ({_marks(product_ids)}) ORDER BY id FOR UPDATE",
+                f"SELECT id, stock FROM products WHERE id IN ({placeholders(len(product_ids))}) ORDER BY id FOR UPDATE",
                 product_ids,
             )
             stock = {int(pid): int(n) for pid, n in cur.fetchall()}
             # a locking read sees what a concurrent batch committed while we waited for the products
             cur.execute(
-                f"SELECT id, status, reason FROM orders WHERE id IN ({_marks(order_ids)}) FOR UPDATE", order_ids
+                f"SELECT id, status, reason FROM orders WHERE id IN ({placeholders(len(order_ids))}) FOR UPDATE",
+                order_ids,
             )
             settled = {oid: Settlement(oid, status, reason) for oid, status, reason in cur.fetchall()}
             before = dict(stock)
@@ -107,7 +104,7 @@ class MySqlOrders:
             return
         cur.execute(
             "INSERT INTO orders (id, status, reason, total, currency, email, phone, address, accepted_at, "
-            f"request_id, idempotency_key) VALUES {','.join(['(%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)'] * len(new))}",
+            f"request_id, idempotency_key) VALUES {placeholders(len(new), '(%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)')}",
             [
                 value
                 for order, settlement in new
@@ -129,15 +126,15 @@ class MySqlOrders:
         items = [(o.id, i.product_id, i.quantity, _money(i.price_cents)) for o, _ in new for i in o.items]
         cur.execute(
             f"INSERT INTO order_items (order_id, product_id, quantity, unit_price) VALUES "
-            f"{','.join(['(%s,%s,%s,%s)'] * len(items))}",
+            f"{placeholders(len(items), '(%s,%s,%s,%s)')}",
             [value for item in items for value in item],
         )
         sold = {pid: before[pid] - n for pid, n in after.items() if before[pid] != n}
         if sold:
             # the CHECK (stock >= 0) on products backs the decision up: a wrong one fails the batch
             cur.execute(
-                f"UPDATE products SET stock = stock - CASE id {' '.join(['WHEN %s THEN %s'] * len(sold))} END "
-                f"WHERE id IN ({_marks(list(sold))})",
+                f"UPDATE products SET stock = stock - CASE id {placeholders(len(sold), 'WHEN %s THEN %s', ' ')} END "
+                f"WHERE id IN ({placeholders(len(sold))})",
                 [v for pid, n in sold.items() for v in (pid, n)] + list(sold),
             )
 
@@ -187,7 +184,7 @@ class MySqlOrders:
                 chunk = products[start : start + 500]
                 cur.execute(
                     "INSERT INTO products (id, sku, name, price, stock) VALUES "
-                    + ",".join(["(%s,%s,%s,%s,%s)"] * len(chunk))
+                    + placeholders(len(chunk), "(%s,%s,%s,%s,%s)")
                     + " ON DUPLICATE KEY UPDATE sku = VALUES(sku), name = VALUES(name), "
                     "price = VALUES(price), stock = VALUES(stock)",
                     [v for p in chunk for v in (p.id, p.sku, p.name, _money(p.price_cents), p.stock)],

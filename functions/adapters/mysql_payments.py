@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from functions.adapters.mysql import MySqlConnections
+from functions.adapters.mysql import MySqlConnections, placeholders
 from functions.adapters.ports import Aggregate, SecondBucket
 from functions.payments.model import Payment
 
@@ -31,12 +31,12 @@ class MySqlPaymentLedger:
             (p.id, Decimal(p.amount_cents) / 100, p.currency, _utc(p.accepted_ms), p.request_id, p.idempotency_key)
             for p in payments
         ]
-        placeholders = ",".join(["(%s,%s,%s,%s,%s,%s)"] * len(rows))
+        row_placeholders = placeholders(len(rows), "(%s,%s,%s,%s,%s,%s)")
         with self._db.transaction() as cur:
             # a redelivered message hits the primary key and changes nothing
             inserted = cur.execute(
                 "INSERT INTO payments (id, amount, currency, accepted_at, request_id, idempotency_key) "
-                f"VALUES {placeholders} ON DUPLICATE KEY UPDATE id = id",
+                f"VALUES {row_placeholders} ON DUPLICATE KEY UPDATE id = id",
                 [value for row in rows for value in row],
             )
         return int(inserted)

@@ -17,9 +17,13 @@ MARKERS = set("%s(), ")
 
 
 def _placeholders(node: ast.expr) -> bool:
-    """``placeholders`` or ``",".join(["(%s,%s)"] * n)``: markers only, no values."""
+    """``placeholders``, ``placeholders(n, "(%s,%s)")`` (functions.adapters.mysql) or
+    ``",".join(["(%s,%s)"] * n)``: markers only, no values."""
     if isinstance(node, ast.Name):
         return node.id.endswith("placeholders")
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "placeholders":
+        # the count may be computed; every other argument must be a literal of code, never data
+        return all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in node.args[1:])
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "join":
         joiner = node.func.value
         arg = node.args[0] if len(node.args) == 1 else None
