@@ -47,18 +47,35 @@ class QueueDepths:
     def snapshot(self) -> dict[str, Any]:
         if self._clock() - self._at < self._ttl:
             return self._cached
-        # one thread refreshes; the others answer at once with the previous copy (if any)
-        if not self._lock.acquire(blocking=not self._cached):
+        if not self._cached:  # the first answer has nothing older to give: wait for SQS once
+            with self._lock:
+                self._refresh()
             return self._cached
+        # stale: answer with the previous copy at once and refresh on a thread of its own,
+        # so no /statistics request ever waits for SQS (it would be its p99)
+        previous = self._cached
+        if self._lock.acquire(blocking=False):
+            threading.Thread(target=self._refresh_then_release, name="queue-depths", daemon=True).start()
+        return previous
+
+    def wait_refreshed(self, timeout: float = 5.0) -> None:
+        """Block until a refresh in progress (if any) is done; for tests and shutdown."""
+        if self._lock.acquire(timeout=timeout):
+            self._lock.release()
+
+    def _refresh_then_release(self) -> None:
         try:
-            if self._clock() - self._at >= self._ttl:
-                self._cached = self._read()
-                self._at = self._clock()
-                if self._on_refresh is not None:
-                    self._on_refresh(self._cached)
+            self._refresh()
         finally:
             self._lock.release()
-        return self._cached
+
+    def _refresh(self) -> None:
+        if self._clock() - self._at < self._ttl:
+            return
+        self._cached = self._read()
+        self._at = self._clock()
+        if self._on_refresh is not None:
+            self._on_refresh(self._cached)
 
     def section(self, window: Window) -> dict[str, Any]:
         """The ``queues`` section of ``GET /statistics``."""

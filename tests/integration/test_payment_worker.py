@@ -88,3 +88,9 @@ def test_dlq_redrive_replays_a_message_once_fixed(surge_app: Any) -> None:
         if poller.run_once():
             break
     assert surge_app.ledger.get(p.id)["amount"] == "42.42"
+
+
+def test_connections_read_committed_so_workers_take_no_gap_locks(surge_app: Any) -> None:
+    with surge_app.db.transaction() as cur:
+        cur.execute("SELECT @@tx_isolation")  # MariaDB's name (MySQL 8: @@transaction_isolation)
+        assert cur.fetchone()[0] == "READ-COMMITTED"

@@ -84,6 +84,8 @@ def test_queue_depths_are_read_once_per_ttl_for_each_queue_and_its_dlq() -> None
     now[0] += 0.9
     assert depths.snapshot() is first and queue.calls == 2
     now[0] += 0.2
+    assert depths.snapshot() is first  # stale: answered at once, refreshed in the background
+    depths.wait_refreshed()
     assert depths.snapshot()["pay"]["in_flight"] == 3 and queue.calls == 4
 
 
