@@ -24,7 +24,7 @@ from functions.config import Settings
 from functions.runtime.emulator import REPO, port_open, start_ministack, stop_process
 
 ROUTES = ["POST /payment", "GET /payments/{id}", "GET /statistics", "GET /health"]
-ROUTES += ["POST /checkout", "GET /orders/{id}", "GET /products/{id}"]
+ROUTES += ["POST /checkout", "GET /orders/{id}", "GET /products/{id}", "GET /  (dashboard)", "GET /metrics"]
 
 
 @dataclass(frozen=True)
