@@ -138,11 +138,10 @@ def wire_checkout(app: Surge) -> None:
 
 def _consumed_queues(settings: Settings) -> list[str]:
     """The queues the app consumes (payments, orders…), read from its handlers when it is loaded."""
-    try:
-        from app import app  # the Chalice app module at the root of the package
-        from functions.workers.queues import consumed_queues
+    from functions.workers.queues import app_queues
 
-        return consumed_queues(app) or [settings.queue_name("payments")]
+    try:
+        return app_queues() or [settings.queue_name("payments")]
     except ImportError:
         return [settings.queue_name("payments")]
 

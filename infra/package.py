@@ -139,11 +139,12 @@ def list_sqs_handlers(queue_prefix: str) -> list[SqsHandler]:
     from chalice.app import SQSEventConfig
 
     from app import app
+    from functions.workers.queues import queue_of
 
     handlers = []
     for source in app.event_sources:
         if isinstance(source, SQSEventConfig):
-            queue = source.queue or str(source.queue_arn).rsplit(":", 1)[-1]
+            queue = queue_of(source)
             kind = queue[len(queue_prefix) :] if queue.startswith(queue_prefix) else queue
             handlers.append(
                 SqsHandler(source.name, queue, kind, source.batch_size, source.maximum_batching_window_in_seconds)

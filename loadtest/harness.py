@@ -43,18 +43,12 @@ def sqs() -> Any:
     return sqs_client(settings.sqs_endpoint_url, settings.aws_region)
 
 
-def all_queues() -> list[str]:
-    """Every queue the worker consumes (payments, orders…)."""
-    from functions.config import Settings
-    from functions.runtime.stack import queue_names
-
-    return queue_names(Settings.from_env())
-
-
 def queue_depths(client: Any) -> dict[str, int]:
     """Messages not yet stored, per queue (visible + in flight), and ``<queue>-dlq``."""
+    from functions.workers.queues import app_queues
+
     depths = {}
-    for name in all_queues():
+    for name in app_queues():
         for queue in (name, f"{name}-dlq"):
             url = client.get_queue_url(QueueName=queue)["QueueUrl"]
             attrs = client.get_queue_attributes(

@@ -73,13 +73,14 @@ def prepared(settings):  # type: ignore[no-untyped-def]
     from functions.adapters.mysql import MySqlTarget
     from functions.adapters.schema import drop_database
     from functions.adapters.sqs import sqs_client
-    from functions.runtime.stack import prepare, queue_names
+    from functions.runtime.stack import prepare
+    from functions.workers.queues import app_queues
 
     prepare(settings)
     yield settings
     drop_database(MySqlTarget.from_url(settings.mysql_url))
     client = sqs_client(settings.sqs_endpoint_url, settings.aws_region)
-    for name in queue_names(settings):
+    for name in app_queues():
         for queue in (name, f"{name}-dlq"):
             with contextlib.suppress(Exception):  # already gone
                 client.delete_queue(QueueUrl=client.get_queue_url(QueueName=queue)["QueueUrl"])

@@ -13,6 +13,7 @@ from functions.admin.secret import admin_key
 from functions.bootstrap import surge
 from functions.errors import DependencyDown, Forbidden, NotFound, ServiceUnavailable, ValidationFailed
 from functions.http.request import json_object, query_int, reject_unknown_fields
+from functions.workers.queues import app_queues
 
 bp = Blueprint(__name__)
 
@@ -28,11 +29,8 @@ def require_admin() -> None:
 
 def consumed_queue_kinds() -> list[str]:
     """Kinds of the queues the workers consume (``payments``, ``orders``…)."""
-    from app import app  # imported late: app.py imports this module
-    from functions.runtime.pollers import mappings_of
-
     prefix = surge().settings.queue_prefix
-    return [m.queue.removeprefix(prefix) for m in mappings_of(app)]
+    return [queue.removeprefix(prefix) for queue in app_queues()]
 
 
 def _queue_urls(kind: str) -> tuple[Any, str, str]:

@@ -67,11 +67,11 @@ def delete_redis_keys(client: redis.Redis, prefix: str) -> int:
 
 def reset(app: Surge) -> dict[str, Any]:
     """Delete this prefix's Redis keys, purge this app's queues and DLQs, empty every table."""
-    from functions.runtime.stack import queue_names
+    from functions.workers.queues import app_queues
 
     deleted = delete_redis_keys(app.redis, app.settings.redis_prefix)
     purged, not_purged = [], []
-    for name in queue_names(app.settings):
+    for name in app_queues():
         for queue in (name, f"{name}-dlq"):
             try:
                 app.sqs.client.purge_queue(QueueUrl=app.sqs.url(queue))

@@ -22,6 +22,7 @@ from functions.adapters.schema import apply_schema
 from functions.adapters.sqs import ensure_queues, sqs_client
 from functions.config import Settings
 from functions.runtime.emulator import REPO, port_open, start_ministack, stop_process
+from functions.workers.queues import app_queues
 
 ROUTES = ["POST /payment", "GET /payments/{id}", "GET /statistics", "GET /health"]
 ROUTES += ["POST /checkout", "GET /orders/{id}", "GET /products/{id}", "GET /  (dashboard)", "GET /metrics"]
@@ -37,20 +38,11 @@ class StackOptions:
     log_dir: Path = REPO / "var" / "log"
 
 
-def queue_names(settings: Settings) -> list[str]:
-    """Every queue the app consumes; each gets ``<name>-dlq``."""
-    sys.path.insert(0, str(REPO))
-    from app import app
-    from functions.runtime.pollers import mappings_of
-
-    return [m.queue for m in mappings_of(app)]
-
-
 def prepare(settings: Settings) -> list[str]:
     """Schema and queues; idempotent. Returns the migrations it applied."""
     applied = apply_schema(MySqlTarget.from_url(settings.mysql_url))
     client = sqs_client(settings.sqs_endpoint_url, settings.aws_region)
-    for name in queue_names(settings):
+    for name in app_queues():
         ensure_queues(client, name, f"{name}-dlq", settings.max_receive_count, settings.visibility_timeout)
     return applied
 

@@ -19,3 +19,10 @@ def consumed_queues(app: Chalice) -> list[str]:
     """
     names = [queue_of(s) for s in app.event_sources if isinstance(s, SQSEventConfig)]
     return list(dict.fromkeys(names))
+
+
+def app_queues() -> list[str]:
+    """The queues ``app.py``'s handlers consume (payments, orders…); each has ``<name>-dlq``."""
+    from app import app  # imported late: app.py imports the modules that call this
+
+    return consumed_queues(app)

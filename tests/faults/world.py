@@ -210,10 +210,10 @@ class World:
 
 def make_world(run_settings: Settings, proxied: tuple[str, ...] = (), **env: str) -> World:
     """Queues, database and prefix of its own; ``proxied`` dependencies go through a proxy."""
-    from functions.runtime.stack import queue_names
+    from functions.workers.queues import app_queues
 
     name = f"f{uuid.uuid4().hex[:6]}"
-    kinds = [q.removeprefix(run_settings.queue_prefix) for q in queue_names(run_settings)]
+    kinds = [q.removeprefix(run_settings.queue_prefix) for q in app_queues()]
     direct = replace(
         run_settings,
         queue_prefix=f"{run_settings.queue_prefix}{name}-",
