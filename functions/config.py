@@ -60,7 +60,6 @@ class Settings:
     mysql_secret_arn: str = ""
     # queue name -> url, known in advance (QUEUE_URLS=name=url,...; the AWS stack passes them)
     queue_urls: dict[str, str] = field(default_factory=dict)
-    extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls) -> Settings:

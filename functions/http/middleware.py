@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
 
 from chalice.app import Request, Response
 
@@ -81,7 +80,3 @@ def _count_outcome(request: Request, response: Response) -> None:
             usage.count("surge_requests_rejected_total", route=route, code=str(code))
         metrics.record(usage)
     metrics.flush()
-
-
-def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(body=body, status_code=status, headers=headers or {})
