@@ -45,18 +45,15 @@ def sqs() -> Any:
 
 def queue_depths(client: Any) -> dict[str, int]:
     """Messages not yet stored, per queue (visible + in flight), and ``<queue>-dlq``."""
+    from functions.adapters.sqs import SqsQueue
     from functions.workers.queues import app_queues
 
+    queues = SqsQueue(client)
     depths = {}
     for name in app_queues():
         for queue in (name, f"{name}-dlq"):
-            url = client.get_queue_url(QueueName=queue)["QueueUrl"]
-            attrs = client.get_queue_attributes(
-                QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
-            )["Attributes"]
-            depths[queue] = int(attrs["ApproximateNumberOfMessages"]) + int(
-                attrs["ApproximateNumberOfMessagesNotVisible"]
-            )
+            depth = queues.depth(queue)
+            depths[queue] = depth["visible"] + depth["in_flight"]
     return depths
 
 

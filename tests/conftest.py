@@ -8,7 +8,6 @@ queue names of ``on_sqs_message`` handlers are fixed at import time.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import subprocess
 import uuid
@@ -72,18 +71,14 @@ def prepared(settings):  # type: ignore[no-untyped-def]
     """Schema and queues exist for this run; dropped afterwards."""
     from functions.adapters.mysql import MySqlTarget
     from functions.adapters.schema import drop_database
-    from functions.adapters.sqs import sqs_client
     from functions.runtime.stack import prepare
     from functions.workers.queues import app_queues
+    from tests.support import delete_queues
 
     prepare(settings)
     yield settings
     drop_database(MySqlTarget.from_url(settings.mysql_url))
-    client = sqs_client(settings.sqs_endpoint_url, settings.aws_region)
-    for name in app_queues():
-        for queue in (name, f"{name}-dlq"):
-            with contextlib.suppress(Exception):  # already gone
-                client.delete_queue(QueueUrl=client.get_queue_url(QueueName=queue)["QueueUrl"])
+    delete_queues(settings, app_queues())
     _delete_redis_keys(settings)
 
 

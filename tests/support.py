@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import urllib.error
 import urllib.request
 from typing import Any
 
-from functions.adapters.sqs import sqs_client
+from functions.adapters.sqs import SqsQueue, sqs_client
 from functions.config import Settings
 
 
@@ -35,12 +36,18 @@ def http(
 
 
 def queue_depth(settings: Settings, kind: str) -> int:
+    """Messages of ``kind``'s queue not yet deleted: visible + in flight."""
+    depth = SqsQueue(sqs_client(settings.sqs_endpoint_url, settings.aws_region)).depth(settings.queue_name(kind))
+    return depth["visible"] + depth["in_flight"]
+
+
+def delete_queues(settings: Settings, names: list[str]) -> None:
+    """Delete each queue and its DLQ; one already gone is fine."""
     client = sqs_client(settings.sqs_endpoint_url, settings.aws_region)
-    url = client.get_queue_url(QueueName=settings.queue_name(kind))["QueueUrl"]
-    attrs = client.get_queue_attributes(
-        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
-    )["Attributes"]
-    return int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
+    for name in names:
+        for queue in (name, f"{name}-dlq"):
+            with contextlib.suppress(Exception):
+                client.delete_queue(QueueUrl=client.get_queue_url(QueueName=queue)["QueueUrl"])
 
 
 def wait_until(predicate: Any, timeout: float = 30, interval: float = 0.1, message: str = "condition") -> Any:

@@ -28,7 +28,7 @@ from functions.config import Settings
 from functions.runtime.emulator import REPO, free_port
 from functions.runtime.stack import Children, StackOptions, start_app_processes, wait_healthy
 from tests.faultproxy import FaultProxy
-from tests.support import http, wait_until
+from tests.support import delete_queues, http, queue_depth, wait_until
 
 DEPENDENCIES = ("sqs", "mysql", "redis")
 
@@ -147,12 +147,7 @@ class World:
             conn.close()
 
     def depth(self, kind: str = "payments") -> int:
-        client = sqs_client(self.settings.sqs_endpoint_url, self.settings.aws_region)
-        url = client.get_queue_url(QueueName=self.settings.queue_name(kind))["QueueUrl"]
-        attrs = client.get_queue_attributes(
-            QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
-        )["Attributes"]
-        return int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
+        return queue_depth(self.settings, kind)
 
     def receive_counts(self, kind: str = "payments") -> list[int]:
         """Receive counts of up to 10 visible messages (this peek adds one to each)."""
@@ -183,10 +178,9 @@ class World:
 
     def redis_delete_all(self) -> int:
         from functions.adapters.redis_client import connect
+        from functions.checkout.admin import delete_redis_keys
 
-        client = connect(self.settings.redis_url)
-        keys = list(client.scan_iter(match=f"{self.settings.redis_prefix}*", count=1000))
-        return int(client.delete(*keys)) if keys else 0
+        return delete_redis_keys(connect(self.settings.redis_url), self.settings.redis_prefix)
 
     # -- teardown ---------------------------------------------------------------------
     def close(self) -> None:
@@ -198,13 +192,7 @@ class World:
         for proxy in self.proxies.values():
             proxy.close()
         drop_database(MySqlTarget.from_url(self.settings.mysql_url))
-        client = sqs_client(self.settings.sqs_endpoint_url, self.settings.aws_region)
-        for kind in self.kinds:
-            for name in (self.settings.queue_name(kind), self.settings.queue_name(f"{kind}-dlq")):
-                try:
-                    client.delete_queue(QueueUrl=client.get_queue_url(QueueName=name)["QueueUrl"])
-                except Exception:  # already gone
-                    continue
+        delete_queues(self.settings, [self.settings.queue_name(kind) for kind in self.kinds])
         self.redis_delete_all()
 
 
