@@ -9,7 +9,7 @@ from chalice.test import Client
 
 from app import app
 from functions.checkout.admin import load_catalogue
-from functions.checkout.model import CheckoutRequest
+from functions.checkout.model import CheckoutRequest, Order
 from functions.workers.orders import settle_batch
 from tests.checkout_support import available, confirmed_units, mysql_stock, order_body, order_count
 from tests.support import work_off
@@ -90,3 +90,23 @@ def test_a_batch_sells_exactly_what_mysql_has(surge_app: Any) -> None:
     assert result == {"batchItemFailures": []}
     assert (order_count(surge_app, "confirmed"), order_count(surge_app, "rejected")) == (2, 1)
     assert mysql_stock(surge_app, 100) == 0 and confirmed_units(surge_app, 100) == 4
+
+
+def test_a_rejected_multi_item_order_leaves_every_product_s_stock_unchanged(surge_app: Any) -> None:
+    """The short product comes last in id order, after lines that would fit: the guard must
+    look at every line before it takes any, in real MariaDB."""
+    load_catalogue(surge_app, hot_stock=10, products=2)
+    set_mysql_stock(surge_app, 1002, 1)  # Redis drifted: it still believes 100
+    fits = accept(surge_app, (100, 2))
+    short = accept(surge_app, (100, 1), (1001, 1), (1002, 3))
+    after = accept(surge_app, (100, 1), (1001, 1))
+    settled = surge_app.orders.store([Order.from_message(body) for _, body in queued_messages(surge_app)])
+    assert [(s.order_id, s.status) for s in settled] == [
+        (fits["order_id"], "confirmed"),
+        (short["order_id"], "rejected"),
+        (after["order_id"], "confirmed"),
+    ]
+    assert settled[1].reason == "out of stock: product 1002 has 1 left, 3 ordered"
+    # only the confirmed orders took stock: 100 lost 3, 1001 lost 1, 1002 nothing
+    assert [mysql_stock(surge_app, pid) for pid in (100, 1001, 1002)] == [7, 99, 1]
+    assert confirmed_units(surge_app, 100) + mysql_stock(surge_app, 100) == 10

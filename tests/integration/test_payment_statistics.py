@@ -62,3 +62,29 @@ def test_reconcile_only_fills_lost_minutes_while_messages_are_in_flight(surge_ap
     )
     assert drained["minutes_corrected"] == 1  # MySQL is the truth once nothing is in flight
     assert surge_app.counters.window(base, base + 59)["EUR"].count == 1
+
+
+def test_the_window_limit_is_1200_seconds_to_the_edge(client: Any, surge_app: Any) -> None:
+    """1200 is accepted and is the default, 1201 is refused; a payment 1199 s old is inside
+    the 1200 s window, one 1200 s old is not (real Redis buckets, a fixed clock)."""
+    import json
+    import time
+
+    from functions.statistics.service import StatisticsService
+
+    for query, status, seconds in (("", 200, 1200), ("?window=1200", 200, 1200), ("?window=1199", 200, 1199)):
+        response = client.http.get(f"/statistics{query}")
+        assert response.status_code == status, query
+        assert json.loads(response.body)["window_seconds"] == seconds
+    refused = client.http.get("/statistics?window=1201")
+    assert refused.status_code == 400 and json.loads(refused.body)["field"] == "window"
+
+    now = int(time.time())
+    pay(surge_app, now - 1200, 999)  # one second too old
+    pay(surge_app, now - 1199, 100)  # the oldest second inside
+    pay(surge_app, now, 300)
+    service = StatisticsService(surge_app.counters, clock=lambda: now + 0.999)
+    window = service.snapshot(1200, "EUR")
+    assert (window["payments"]["count"], window["payments"]["total"]) == (2, "4.00")
+    assert (window["payments"]["min"], window["payments"]["max"]) == ("1.00", "3.00")
+    assert service.snapshot(1199, "EUR")["payments"]["count"] == 1

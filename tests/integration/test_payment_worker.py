@@ -94,3 +94,21 @@ def test_connections_read_committed_so_workers_take_no_gap_locks(surge_app: Any)
     with surge_app.db.transaction() as cur:
         cur.execute("SELECT @@tx_isolation")  # MariaDB's name (MySQL 8: @@transaction_isolation)
         assert cur.fetchone()[0] == "READ-COMMITTED"
+
+
+def test_a_keyed_retry_after_a_lost_answer_stores_one_row(surge_app: Any) -> None:
+    """The first attempt reached SQS, then its answer and its idempotency record were lost
+    (a timeout, Redis restarted): the retry sends a second message, with the same id, so
+    MySQL keeps one row."""
+    from functions.payments.model import PaymentRequest
+    from tests.support import queue_depth, work_off
+
+    request = PaymentRequest(1250, "EUR")
+    first = surge_app.payments.accept(request, request_id="r1", idempotency_key="invoice-lost")
+    surge_app.redis.delete(*surge_app.redis.scan_iter(match=f"{surge_app.settings.redis_prefix}idem:*"))
+    again = surge_app.payments.accept(request, request_id="r2", idempotency_key="invoice-lost")
+    assert queue_depth(surge_app.settings, "payments") == 2  # both attempts reached SQS
+    assert again["id"] == first["id"]
+    work_off(surge_app, "payments")
+    assert count_rows(surge_app) == 1
+    assert surge_app.ledger.get(first["id"])["amount"] == "12.50"

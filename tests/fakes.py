@@ -1,0 +1,199 @@
+"""In-memory fakes of the ports (functions/adapters/ports.py) for unit tests.
+
+They keep the rules the real adapters promise (an order id is settled once, the guard
+never goes below zero, a reservation is given back once) and can fail transiently on
+demand: ``fail_next = n`` makes the next ``n`` calls raise ``DependencyDown``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from functions.checkout.model import (
+    AlreadyReserved,
+    Item,
+    Missing,
+    Order,
+    Product,
+    Reservation,
+    Reserved,
+    Settlement,
+    Short,
+)
+from functions.errors import DependencyDown
+
+
+class _Flaky:
+    """``fail_next`` transient failures, then the real thing; ``calls`` counts attempts."""
+
+    def __init__(self, dependency: str) -> None:
+        self.dependency = dependency
+        self.fail_next = 0
+        self.calls = 0
+
+    def _maybe_fail(self) -> None:
+        self.calls += 1
+        if self.fail_next > 0:
+            self.fail_next -= 1
+            raise DependencyDown(self.dependency, ConnectionError(f"{self.dependency} is down (fake)"))
+
+
+class FakeOrderStore(_Flaky):
+    """Orders and products in dicts, settled like ``MySqlOrders``: all items or none."""
+
+    def __init__(self, products: Sequence[Product] = ()) -> None:
+        super().__init__("mysql")
+        self.stock: dict[int, int] = {p.id: p.stock for p in products}
+        self.catalogue: dict[int, Product] = {p.id: p for p in products}
+        self.settled: dict[str, Settlement] = {}
+        self.stored: list[str] = []  # order ids in the order they were first stored
+
+    def store(self, orders: Sequence[Order]) -> list[Settlement]:
+        self._maybe_fail()
+        stock = dict(self.stock)
+        settled = dict(self.settled)
+        for order in orders:
+            if order.id in settled:
+                continue
+            short = next((i for i in order.items if stock.get(i.product_id, 0) < i.quantity), None)
+            if short is not None:
+                settled[order.id] = Settlement(order.id, "rejected", f"out of stock: product {short.product_id}")
+            else:
+                for item in order.items:
+                    stock[item.product_id] -= item.quantity
+                settled[order.id] = Settlement(order.id, "confirmed")
+            self.stored.append(order.id)
+        self.stock, self.settled = stock, settled  # one transaction: all or nothing
+        return [settled[o.id] for o in orders]
+
+    def get(self, order_id: str) -> dict[str, Any] | None:
+        settled = self.settled.get(order_id)
+        return None if settled is None else {"order_id": order_id, "status": settled.status}
+
+    def product(self, product_id: int) -> Product | None:
+        product = self.catalogue.get(product_id)
+        if product is None:
+            return None
+        return Product(product.id, product.sku, product.name, product.price_cents, self.stock[product.id])
+
+    def products(self) -> list[Product]:
+        return [p for pid in sorted(self.catalogue) if (p := self.product(pid)) is not None]
+
+    def save_products(self, products: Sequence[Product]) -> int:
+        for p in products:
+            self.catalogue[p.id] = p
+            self.stock[p.id] = p.stock
+        return len(products)
+
+
+class FakeStockGate(_Flaky):
+    """Redis stock in dicts: available per product, pending per product, order markers."""
+
+    def __init__(self, products: Sequence[Product] = ()) -> None:
+        super().__init__("redis")
+        self.products: dict[int, Product] = {p.id: p for p in products}
+        self.available_units: dict[int, int] = {p.id: p.stock for p in products}
+        self.pending_units: dict[int, int] = {}
+        self.markers: dict[str, dict[str, str]] = {}
+
+    def reserve(self, order_id: str, items: Sequence[Item], currency: str, accepted_ms: int) -> Reservation:
+        self._maybe_fail()
+        if order_id in self.markers:
+            marker = self.markers[order_id]
+            return AlreadyReserved(marker["status"], int(marker["total_cents"]))
+        for item in items:
+            if item.product_id not in self.available_units:
+                return Missing(item.product_id)
+        for item in items:
+            if self.available_units[item.product_id] < item.quantity:
+                return Short(item.product_id, self.available_units[item.product_id])
+        prices = tuple(self.products[i.product_id].price_cents for i in items)
+        for item in items:
+            self.available_units[item.product_id] -= item.quantity
+            self.pending_units[item.product_id] = self.pending_units.get(item.product_id, 0) + item.quantity
+        total = sum(i.quantity * p for i, p in zip(items, prices, strict=True))
+        self.markers[order_id] = {"status": "pending", "total_cents": str(total), "accepted_ms": str(accepted_ms)}
+        return Reserved(prices)
+
+    def _unpend(self, order: Order) -> None:
+        for item in order.items:
+            left = self.pending_units.get(item.product_id, 0) - item.quantity
+            if left > 0:
+                self.pending_units[item.product_id] = left
+            else:
+                self.pending_units.pop(item.product_id, None)
+
+    def release(self, order: Order, outcome: str, reason: str = "") -> bool:
+        self._maybe_fail()
+        marker = self.markers.get(order.id)
+        if marker is None or marker["status"] != "pending":
+            if marker is not None and outcome == "rejected" and marker["status"] != "confirmed":
+                marker.update(status="rejected", reason=reason)
+            return False
+        for item in order.items:
+            if item.product_id in self.available_units:
+                self.available_units[item.product_id] += item.quantity
+        self._unpend(order)
+        if outcome == "cancelled":
+            del self.markers[order.id]
+        else:
+            marker.update(status="rejected", reason=reason)
+        return True
+
+    def confirm(self, order: Order) -> None:
+        self._maybe_fail()
+        marker = self.markers.setdefault(order.id, {"status": "confirmed", "total_cents": str(order.total_cents)})
+        if marker["status"] == "pending":
+            self._unpend(order)
+        marker["status"] = "confirmed"
+
+    def marker(self, order_id: str) -> dict[str, str] | None:
+        self._maybe_fail()
+        marker = self.markers.get(order_id)
+        return None if marker is None else dict(marker)
+
+    def product(self, product_id: int) -> dict[str, str] | None:
+        product = self.products.get(product_id)
+        if product is None or product_id not in self.available_units:
+            return None
+        return {
+            "available": str(self.available_units[product_id]),
+            "price_cents": str(product.price_cents),
+            "sku": product.sku,
+            "name": product.name,
+        }
+
+    @contextmanager
+    def lock(self, product_id: int) -> Iterator[None]:
+        yield
+
+    def load(self, product: Product, force: bool = False) -> tuple[int | None, int]:
+        return self.load_many([product], force)[0]
+
+    def load_many(self, products: Sequence[Product], force: bool = False) -> list[tuple[int | None, int]]:
+        out: list[tuple[int | None, int]] = []
+        for p in products:
+            before = self.available_units.get(p.id)
+            if before is None or force:
+                self.products[p.id] = p
+                self.available_units[p.id] = max(0, p.stock - self.pending_units.get(p.id, 0))
+            out.append((before, self.available_units[p.id]))
+        return out
+
+    def available(self, product_ids: Sequence[int]) -> dict[int, int | None]:
+        return {pid: self.available_units.get(pid) for pid in product_ids}
+
+    def pending(self) -> dict[int, int]:
+        return dict(self.pending_units)
+
+    def window(self, first_second: int, last_second: int) -> dict[str, list[int]]:
+        return {}
+
+    def best_sellers(self, limit: int) -> list[tuple[int, int, int | None]]:
+        return []
+
+    def sold_out(self, limit: int) -> tuple[int, list[int]]:
+        ids = sorted(pid for pid, n in self.available_units.items() if n == 0)
+        return len(ids), ids[:limit]
