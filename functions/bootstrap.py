@@ -116,7 +116,8 @@ def build(
 
 
 def wire_checkout(app: Surge) -> None:
-    """The orders statistics section and the stock reconcile step."""
+    """The orders statistics section, the reservation sweep and the stock reconcile step."""
+    from functions.reconcile.reservations import sweep_reservations
     from functions.reconcile.stock import reconcile_stock
 
     def last_reconcile() -> str | None:
@@ -133,6 +134,10 @@ def wire_checkout(app: Surge) -> None:
         return depth["visible"] == 0 and depth["in_flight"] == 0
 
     app.statistics.add_section("orders", orders_section(app.stock, app.settings.default_currency, last_reconcile))
+    # the sweep first: the stock step then computes availability net of what is still pending
+    app.reconcilers["reservations"] = lambda now_s: sweep_reservations(
+        app.stock, app.orders, now_s * 1000, app.settings.reservation_timeout_seconds
+    )
     app.reconcilers["stock"] = lambda now_s: reconcile_stock(app.stock, app.orders, orders_drained())
 
 

@@ -43,6 +43,8 @@ class Settings:
     stats_window_seconds: int = 1200
     idempotency_ttl_seconds: int = 86400
     payment_marker_ttl_seconds: int = 86400
+    # a reservation older than this that no worker claimed and MySQL does not have is given back
+    reservation_timeout_seconds: int = 300
     default_currency: str = "EUR"
     max_body_bytes: int = 16 * 1024
     # Coalesce SQS sends into SendMessageBatch; on only in long-lived gateway processes.
@@ -82,6 +84,7 @@ class Settings:
             max_receive_count=int(_env("MAX_RECEIVE_COUNT", str(cls.max_receive_count))),
             visibility_timeout=int(_env("VISIBILITY_TIMEOUT", str(cls.visibility_timeout))),
             stats_window_seconds=int(_env("STATS_WINDOW_SECONDS", str(cls.stats_window_seconds))),
+            reservation_timeout_seconds=int(_env("RESERVATION_TIMEOUT_SECONDS", str(cls.reservation_timeout_seconds))),
             default_currency=_env("DEFAULT_CURRENCY", cls.default_currency),
             sqs_batching=_env_bool("SQS_BATCHING", cls.sqs_batching),
             sqs_batch_wait_ms=float(_env("SQS_BATCH_WAIT_MS", str(cls.sqs_batch_wait_ms))),

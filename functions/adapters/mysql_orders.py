@@ -11,7 +11,7 @@ when Redis was wrong, and the CHECK (stock >= 0) backs the decision up.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -49,10 +49,15 @@ class MySqlOrders:
     def __init__(self, db: MySqlConnections):
         self._db = db
 
-    def store(self, orders: Sequence[Order]) -> list[Settlement]:
-        """Settle a batch: one multi-row statement per table, in one transaction."""
+    def store(self, orders: Sequence[Order], refused: Mapping[str, str] | None = None) -> list[Settlement]:
+        """Settle a batch: one multi-row statement per table, in one transaction.
+
+        ``refused`` (order id -> reason): orders whose reservation the sweep gave back; stored
+        rejected with that reason and nothing decremented (their units are back on sale).
+        """
         if not orders:
             return []
+        refused = refused or {}
         product_ids = sorted({i.product_id for o in orders for i in o.items})
         order_ids = list(dict.fromkeys(o.id for o in orders))
         with self._db.transaction() as cur:
@@ -71,7 +76,9 @@ class MySqlOrders:
             new: list[tuple[Order, Settlement]] = []
             for order in orders:
                 if order.id not in settled:  # else stored before (a redelivered message): what was decided then
-                    settled[order.id] = self._decide(order, stock)
+                    reason = refused.get(order.id)
+                    decided = Settlement(order.id, "rejected", reason) if reason else self._decide(order, stock)
+                    settled[order.id] = decided
                     new.append((order, settled[order.id]))
             self._insert(cur, new, before, stock)
         return [settled[o.id] for o in orders]
@@ -137,6 +144,13 @@ class MySqlOrders:
                 f"WHERE id IN ({placeholders(len(sold))})",
                 [v for pid, n in sold.items() for v in (pid, n)] + list(sold),
             )
+
+    def existing(self, order_ids: Sequence[str]) -> set[str]:
+        if not order_ids:
+            return set()
+        with self._db.transaction() as cur:
+            cur.execute(f"SELECT id FROM orders WHERE id IN ({placeholders(len(order_ids))})", list(order_ids))
+            return {row[0] for row in cur.fetchall()}
 
     def get(self, order_id: str) -> dict[str, Any] | None:
         with self._db.transaction() as cur:

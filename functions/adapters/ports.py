@@ -7,7 +7,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from functions.checkout.model import Item, Order, Product, Reservation, Settlement
+from functions.checkout.model import Claim, Held, Item, Order, Product, Reservation, Settlement
 from functions.payments.model import Payment
 
 
@@ -85,10 +85,21 @@ class StockGate(Protocol):
     def reserve(self, order_id: str, items: Sequence[Item], currency: str, accepted_ms: int) -> Reservation:
         """All items or none, never below zero; also writes the pending marker and the counters."""
 
-    def release(self, order: Order, outcome: str, reason: str = "") -> bool:
-        """Give the reservation back; ``outcome`` is ``cancelled`` (never queued) or ``rejected``."""
+    def release(self, order: Order, outcome: str, reason: str = "", accepted_before_ms: int = 0) -> bool:
+        """Give the reservation back, once; ``outcome`` is ``cancelled`` (never queued),
+        ``rejected`` (MySQL refused it) or ``expired`` (the sweep: only if no worker claimed
+        it and it was accepted before ``accepted_before_ms``)."""
 
     def confirm(self, order: Order) -> None: ...
+
+    def claim(self, order_ids: Sequence[str]) -> dict[str, Claim]:
+        """The worker takes these orders over from the sweep; what Redis holds for each (absent: no marker)."""
+
+    def stale(self, accepted_before_ms: int, limit: int) -> list[Held]:
+        """Up to ``limit`` reservations accepted before ``accepted_before_ms``, oldest first."""
+
+    def forget(self, order_ids: Sequence[str]) -> None:
+        """Drop these orders from the reservations index (their marker is gone or settled)."""
 
     def marker(self, order_id: str) -> dict[str, str] | None: ...
 
@@ -120,8 +131,12 @@ class StockGate(Protocol):
 class OrderStore(Protocol):
     """Orders and the catalogue at rest in MySQL, the source of truth for stock."""
 
-    def store(self, orders: Sequence[Order]) -> list[Settlement]:
-        """Insert idempotently by id and decrement stock with a guard, in one transaction."""
+    def store(self, orders: Sequence[Order], refused: Mapping[str, str] | None = None) -> list[Settlement]:
+        """Insert idempotently by id and decrement stock with a guard, in one transaction;
+        orders in ``refused`` (id -> reason) are stored rejected, taking nothing."""
+
+    def existing(self, order_ids: Sequence[str]) -> set[str]:
+        """Which of these orders MySQL has stored."""
 
     def get(self, order_id: str) -> dict[str, Any] | None: ...
 

@@ -5,6 +5,7 @@ Keys (``P`` is the prefix):
 - ``P product:<id>``      hash: ``available``, ``price_cents``, ``sku``, ``name``
 - ``P stock:pending``     hash: product id -> units reserved by orders not yet in MySQL
 - ``P stock:soldout``     set of product ids with nothing available
+- ``P stock:reservations`` zset: order id -> accepted ms, while its reservation is pending
 - ``P order:<id>``        hash: ``status`` (pending/confirmed/rejected), ``total_cents``, ``reason``…
 - ``P stats:ord:<CUR>:<minute>`` per-second buckets ``c``/``s``/``u`` (orders, cents, units)
 - ``P stats:ord:sold``    zset: product id -> units sold (pending + confirmed)
@@ -20,7 +21,20 @@ from redis.exceptions import LockError
 
 from functions.adapters.redis_client import script
 from functions.adapters.redis_window import BucketWindow
-from functions.checkout.model import AlreadyReserved, Item, Missing, Order, Product, Reservation, Reserved, Short
+from functions.checkout.model import (
+    AlreadyReserved,
+    Claim,
+    Delivery,
+    Held,
+    Item,
+    Missing,
+    Order,
+    Product,
+    Reservation,
+    Reserved,
+    Short,
+    held_items,
+)
 from functions.errors import DependencyDown
 
 
@@ -40,6 +54,7 @@ class RedisStock:
         self._reserve = script(client, "reserve_stock")
         self._release = script(client, "release_stock")
         self._confirm = script(client, "confirm_order")
+        self._claim = script(client, "claim_orders")
         self._load = script(client, "load_stock")
         self._window = BucketWindow(client, f"{prefix}stats:ord:", self._series_key, ["c:sum", "s:sum", "u:sum"])
 
@@ -62,6 +77,10 @@ class RedisStock:
         return f"{self._p}stock:soldout"
 
     @property
+    def _reservations_key(self) -> str:
+        return f"{self._p}stock:reservations"
+
+    @property
     def _sold_key(self) -> str:
         return f"{self._p}stats:ord:sold"
 
@@ -77,9 +96,12 @@ class RedisStock:
             self._series_key,
             self._sold_key,
             self._soldout_key,
+            self._reservations_key,
             *(self.product_key(i.product_id) for i in items),
         ]
-        args: list[str | int] = [currency, accepted_ms, accepted_ms // 1000 % 60, self._marker_ttl, self._stats_ttl]
+        args: list[str | int] = [
+            currency, accepted_ms, accepted_ms // 1000 % 60, self._marker_ttl, self._stats_ttl, order_id
+        ]  # fmt: skip
         for item in items:
             args += [item.product_id, item.quantity]
         try:
@@ -95,16 +117,20 @@ class RedisStock:
             return Missing(int(reply[1]))
         return AlreadyReserved(str(reply[1]), int(reply[2]))
 
-    def release(self, order: Order, outcome: str, reason: str = "") -> bool:
+    def release(self, order: Order, outcome: str, reason: str = "", accepted_before_ms: int = 0) -> bool:
         keys = [
             self._pending_key,
             self._marker_key(order.id),
             self._minute_key(order.currency, order.accepted_ms),
             self._sold_key,
             self._soldout_key,
+            self._reservations_key,
             *(self.product_key(i.product_id) for i in order.items),
         ]
-        args: list[str | int] = [outcome, reason, self._marker_ttl, order.accepted_ms // 1000 % 60, order.total_cents]
+        args: list[str | int] = [
+            outcome, reason, self._marker_ttl, order.accepted_ms // 1000 % 60, order.total_cents, order.id,
+            accepted_before_ms,
+        ]  # fmt: skip
         for item in order.items:
             args += [item.product_id, item.quantity]
         try:
@@ -113,11 +139,43 @@ class RedisStock:
             raise DependencyDown("redis", exc) from exc
 
     def confirm(self, order: Order) -> None:
-        args: list[str | int] = [self._marker_ttl, order.total_cents]
+        args: list[str | int] = [self._marker_ttl, order.total_cents, order.id]
         for item in order.items:
             args += [item.product_id, item.quantity]
         try:
-            self._confirm(keys=[self._pending_key, self._marker_key(order.id)], args=args)
+            self._confirm(keys=[self._pending_key, self._marker_key(order.id), self._reservations_key], args=args)
+        except redis.RedisError as exc:
+            raise DependencyDown("redis", exc) from exc
+
+    def claim(self, order_ids: Sequence[str]) -> dict[str, Claim]:
+        if not order_ids:
+            return {}
+        try:
+            reply = self._claim(keys=[self._marker_key(oid) for oid in order_ids])
+        except redis.RedisError as exc:
+            raise DependencyDown("redis", exc) from exc
+        return {
+            oid: Claim(status, reason or None)
+            for oid, status, reason in zip(order_ids, reply[0::2], reply[1::2], strict=True)
+            if status
+        }
+
+    def stale(self, accepted_before_ms: int, limit: int) -> list[Held]:
+        try:
+            ids = self._client.zrangebyscore(self._reservations_key, "-inf", f"({accepted_before_ms}", 0, limit)
+            pipe = self._client.pipeline(transaction=False)
+            for oid in ids:  # type: ignore[union-attr]
+                pipe.hgetall(self._marker_key(oid))
+            markers = pipe.execute()
+        except redis.RedisError as exc:
+            raise DependencyDown("redis", exc) from exc
+        return [_held(oid, marker) for oid, marker in zip(ids, markers, strict=True)]  # type: ignore[arg-type]
+
+    def forget(self, order_ids: Sequence[str]) -> None:
+        if not order_ids:
+            return
+        try:
+            self._client.zrem(self._reservations_key, *order_ids)
         except redis.RedisError as exc:
             raise DependencyDown("redis", exc) from exc
 
@@ -206,3 +264,19 @@ class RedisStock:
         except redis.RedisError as exc:
             raise DependencyDown("redis", exc) from exc
         return int(count), sorted(int(pid) for pid in some)
+
+
+def _held(order_id: str, marker: dict[str, str]) -> Held:
+    """A reservation as the marker keeps it; the delivery is not kept (not needed to give units back)."""
+    if marker.get("status") != "pending":
+        return Held(order_id, False, None)
+    items = held_items(marker)
+    order = Order(
+        order_id,
+        items,
+        int(marker["total_cents"]),
+        marker["currency"],
+        Delivery("", "", ""),
+        int(marker["accepted_ms"]),
+    )
+    return Held(order_id, "claimed" in marker, order)

@@ -214,6 +214,33 @@ class Settlement:
     reason: str | None = None
 
 
+def held_items(marker: dict[str, str]) -> tuple[Item, ...]:
+    """The lines a pending marker holds: ``items`` is "pid:qty:unit price cents,…".
+
+    >>> held_items({"items": "100:2:49900,1001:1:500"})
+    (Item(product_id=100, quantity=2, price_cents=49900), Item(product_id=1001, quantity=1, price_cents=500))
+    """
+    lines = (line.split(":") for line in filter(None, marker.get("items", "").split(",")))
+    return tuple(Item(int(pid), int(qty), int(price)) for pid, qty, price in lines)
+
+
+@dataclass(frozen=True)
+class Held:
+    """A reservation still pending in Redis past the bound, as the sweep finds it."""
+
+    order_id: str
+    claimed: bool  # a worker is settling it: not the sweep's to give back
+    order: Order | None  # None when its marker is gone or no longer pending
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What Redis holds for an order the worker is about to settle (its marker)."""
+
+    status: str  # pending | confirmed | rejected
+    reason: str | None = None
+
+
 # The answers of the Redis stock gate to one reservation attempt.
 @dataclass(frozen=True)
 class Reserved:

@@ -8,7 +8,16 @@ from typing import Any
 
 from functions.adapters.idempotency import RedisIdempotency, id_for_key
 from functions.adapters.ports import MessageQueue, OrderStore, StockGate
-from functions.checkout.model import AlreadyReserved, CheckoutRequest, Item, Missing, Order, Reserved, Short
+from functions.checkout.model import (
+    AlreadyReserved,
+    CheckoutRequest,
+    Item,
+    Missing,
+    Order,
+    Reserved,
+    Short,
+    held_items,
+)
 from functions.errors import DependencyDown, NotFound, OutOfStock, ServiceUnavailable
 from functions.ids import is_id, new_id
 from functions.money import format_cents
@@ -23,12 +32,8 @@ def priced(items: tuple[Item, ...], prices_cents: tuple[int, ...]) -> tuple[Item
 
 
 def _marker_prices(marker: dict[str, str]) -> dict[int, int]:
-    """Unit prices kept in the pending marker: ``items`` is "pid:qty:price,…"."""
-    prices = {}
-    for line in filter(None, marker.get("items", "").split(",")):
-        pid, _qty, price = line.split(":")
-        prices[int(pid)] = int(price)
-    return prices
+    """Unit prices kept in the pending marker."""
+    return {item.product_id: item.price_cents for item in held_items(marker)}
 
 
 class CheckoutService:

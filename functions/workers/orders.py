@@ -1,10 +1,12 @@
 """Settle a batch of orders: MySQL decides (guarded stock, one transaction), Redis follows.
 
-A confirmed order's units stop being "pending" in Redis; a rejected one (MySQL had
-less stock than Redis believed) gets its reservation back and its reason on the
-marker. Malformed messages fail alone; a MySQL outage fails the batch; a Redis
-failure after the commit fails only the orders it touched, and their redelivery finds
-them already stored and repeats just the Redis step.
+First the batch is claimed in Redis, so the reservation sweep leaves it alone; an
+order whose reservation the sweep already gave back is stored rejected. A confirmed
+order's units stop being "pending" in Redis; a rejected one (MySQL had less stock than
+Redis believed) gets its reservation back and its reason on the marker. Malformed
+messages fail alone; a MySQL outage fails the batch; a Redis failure after the commit
+fails only the orders it touched, and their redelivery finds them already stored and
+repeats just the Redis step.
 """
 
 from __future__ import annotations
@@ -35,8 +37,9 @@ def settle_batch(orders: OrderStore, stock: StockGate, messages: list[tuple[str,
         except (ValueError, KeyError, TypeError) as exc:
             logger.error("malformed order message", extra={"message_id": mid, "reason": str(exc)})
             failed.append(mid)
+    refused = _claim(stock, [o.id for _, o in parsed])
     try:
-        settlements = orders.store([o for _, o in parsed])
+        settlements = orders.store([o for _, o in parsed], refused)
     except DependencyDown as exc:
         logger.warning("order batch not stored; it will come back", extra={"reason": str(exc)})
         return batch_response(failed + [mid for mid, _ in parsed])
@@ -56,6 +59,18 @@ def settle_batch(orders: OrderStore, stock: StockGate, messages: list[tuple[str,
         log(f"order {settled.status}", extra={"order_id": order.id, "reason": settled.reason,
                                               "correlation_id": order.request_id})  # fmt: skip
     return batch_response(failed)
+
+
+def _claim(stock: StockGate, order_ids: list[str]) -> dict[str, str]:
+    """Take the batch over from the reservation sweep; return the orders it already gave back
+    (id -> reason): they are stored rejected, so their units are never sold twice."""
+    try:
+        claims = stock.claim(order_ids)
+    except DependencyDown as exc:
+        # no sweep can run without Redis either; MySQL's guard still has the last word
+        logger.warning("orders not claimed in Redis; settling on MySQL's guard", extra={"reason": str(exc)})
+        return {}
+    return {oid: c.reason or "reservation expired" for oid, c in claims.items() if c.status == "rejected"}
 
 
 @bp.on_sqs_message(queue=get_settings().queue_name("orders"), batch_size=50, maximum_batching_window_in_seconds=1)

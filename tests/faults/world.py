@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -27,6 +28,7 @@ from functions.adapters.sqs import ensure_queues, sqs_client
 from functions.config import Settings
 from functions.runtime.emulator import REPO, free_port
 from functions.runtime.stack import Children, StackOptions, start_app_processes, wait_healthy
+from tests.checkout_support import order_body
 from tests.faultproxy import FaultProxy
 from tests.support import delete_queues, http, queue_depth, wait_until
 
@@ -57,6 +59,10 @@ class Attempt:
     @property
     def payment_id(self) -> str | None:
         return self.body.get("id") if self.status == 202 and isinstance(self.body, dict) else None
+
+    @property
+    def order_id(self) -> str | None:
+        return self.body.get("order_id") if self.status == 202 and isinstance(self.body, dict) else None
 
 
 @dataclass
@@ -102,15 +108,40 @@ class World:
             status, body = 0, repr(exc)
         return Attempt(status, started, time.monotonic(), body)
 
+    def checkout(self, *lines: tuple[int, int], key: str | None = None, timeout: float = 15) -> Attempt:
+        """``checkout((100, 1))``: one buyer's order of (product id, quantity) lines."""
+        started = time.monotonic()
+        headers = {"Idempotency-Key": key} if key else None
+        try:
+            status, _, body = http("POST", f"{self.base}/checkout", order_body(*lines), headers, timeout=timeout)
+        except OSError as exc:  # connection refused/reset: no answer at all
+            status, body = 0, repr(exc)
+        return Attempt(status, started, time.monotonic(), body)
+
     def load(self, seconds: float, threads: int = 6, amount: str = "1.00", limit: int = 5000) -> list[Attempt]:
         """Payments from ``threads`` clients for ``seconds`` (at most ``limit`` in all)."""
+        return self._clients(seconds, threads, limit, lambda: self.pay(amount))
+
+    def flash_sale(self, seconds: float, threads: int = 6, limit: int = 3000) -> list[Attempt]:
+        """Buyers of the hot product (1-2 units) and now and then of a regular one, from
+        ``threads`` clients for ``seconds`` (at most ``limit`` orders in all)."""
+        counter = iter(range(limit))
+
+        def buy() -> Attempt:
+            n = next(counter, 0)
+            return self.checkout((100, 1 + n % 2)) if n % 4 else self.checkout((100, 1), (1001 + n % 3, 1))
+
+        return self._clients(seconds, threads, limit, buy)
+
+    @staticmethod
+    def _clients(seconds: float, threads: int, limit: int, call: Callable[[], Attempt]) -> list[Attempt]:
         deadline = time.monotonic() + seconds
         per_thread = limit // threads
 
         def client(_: int) -> list[Attempt]:
             attempts = []
             while time.monotonic() < deadline and len(attempts) < per_thread:
-                attempts.append(self.pay(amount))
+                attempts.append(call())
             return attempts
 
         with ThreadPoolExecutor(threads) as pool:

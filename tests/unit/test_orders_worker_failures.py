@@ -4,14 +4,12 @@ finishes the job exactly once."""
 
 from __future__ import annotations
 
-from functions.checkout.model import Delivery, Item, Order, Product
-from functions.ids import new_id
+from functions.checkout.model import Product
 from functions.workers.orders import settle_batch
-from tests.fakes import FakeOrderStore, FakeStockGate
+from tests.fakes import FakeOrderStore, FakeStockGate, failed, reserve_at
 
 HOT = Product(100, "HOT-100", "Console", 49_900, 10)
 OTHER = Product(1001, "SKU-1001", "Cable", 500, 10)
-DELIVERY = Delivery("1 Main St, Kyiv", "+380 44 123 4567", "a@example.com")
 
 
 def world() -> tuple[FakeOrderStore, FakeStockGate]:
@@ -19,23 +17,13 @@ def world() -> tuple[FakeOrderStore, FakeStockGate]:
 
 
 def reserve(stock: FakeStockGate, *lines: tuple[int, int]) -> tuple[str, str]:
-    """Reserve like the gateway does; return (message id, body) of the queued order."""
-    order_id = new_id()
-    items = tuple(Item(pid, qty) for pid, qty in lines)
-    reserved = stock.reserve(order_id, items, "EUR", 1_700_000_000_000)
-    priced = tuple(Item(i.product_id, i.quantity, p) for i, p in zip(items, reserved.prices_cents, strict=True))  # type: ignore[union-attr]
-    order = Order(order_id, priced, sum(i.quantity * i.price_cents for i in priced), "EUR", DELIVERY, 1_700_000_000_000)
-    return f"m-{order_id}", order.to_message()
-
-
-def failed(result: dict[str, list[dict[str, str]]]) -> list[str]:
-    return [f["itemIdentifier"] for f in result["batchItemFailures"]]
+    return reserve_at(stock, 1_700_000_000_000, *lines)
 
 
 def test_a_mysql_outage_fails_every_message_and_the_redelivery_stores_them_once() -> None:
     orders, stock = world()
     batch = [reserve(stock, (100, 2)), reserve(stock, (1001, 1)), reserve(stock, (100, 1), (1001, 1))]
-    orders.fail_next = 2  # MySQL down for two deliveries
+    orders.fail(2, "store")  # MySQL down for two deliveries
 
     for _ in range(2):
         assert failed(settle_batch(orders, stock, batch)) == [mid for mid, _ in batch]
@@ -53,7 +41,7 @@ def test_a_mysql_outage_fails_every_message_and_the_redelivery_stores_them_once(
 def test_a_redis_failure_after_the_commit_fails_the_message_and_its_redelivery_confirms() -> None:
     orders, stock = world()
     first, second = reserve(stock, (100, 2)), reserve(stock, (1001, 3))
-    stock.fail_next = 1  # the first confirm fails, after MySQL committed both
+    stock.fail(1, "confirm")  # the first confirm fails, after MySQL committed both
 
     assert failed(settle_batch(orders, stock, [first, second])) == [first[0]]
     assert len(orders.settled) == 2  # both stored…
@@ -69,7 +57,7 @@ def test_a_redis_failure_while_giving_back_a_rejected_order_is_retried() -> None
     orders, stock = world()
     orders.stock[100] = 1  # MySQL has less than Redis believed: the guard rejects
     message = reserve(stock, (100, 2))
-    stock.fail_next = 1
+    stock.fail(1, "release")
 
     assert failed(settle_batch(orders, stock, [message])) == [message[0]]
     assert stock.pending() == {100: 2} and stock.available([100]) == {100: 8}
