@@ -69,3 +69,23 @@ def test_formatting_and_average_are_exact() -> None:
     assert average_cents(1001, 2) == "5.00"  # 5.005 rounds half-even
     assert average_cents(1003, 2) == "5.02"  # 5.015 rounds half-even
     assert average_cents(0, 0) == "0.00"
+
+
+def test_edges_of_the_amount_rules() -> None:
+    """Each rule to its edge: the longest string taken, whitespace on either side, an amount
+    that half-even rounding would round up, zero and negative cents formatted."""
+    assert parse_amount("0" * 28 + "1.00") == 100  # 32 characters: taken
+    for refused, fragment in [
+        ("0" * 29 + "1.00", "decimal string"),  # 33 characters
+        ("12 ", "decimal string"),
+        ("\t12\n", "decimal string"),
+        ("1.235", "2 decimal places"),  # rounds up to 1.24 half-even: still refused
+        ("0.015", "2 decimal places"),
+    ]:
+        with pytest.raises(ValidationFailed) as caught:
+            parse_amount(refused)
+        assert fragment in caught.value.message, refused
+    with pytest.raises(ValidationFailed) as caught:
+        parse_amount("x" * 32)
+    assert caught.value.message == f"amount is not a decimal number: {'x' * 32!r}"
+    assert (format_cents(0), format_cents(-1), format_cents(-1250)) == ("0.00", "-0.01", "-12.50")
