@@ -79,7 +79,7 @@ def build(
     metrics = Metrics(RedisMetricStore(redis_client, settings.redis_prefix), emf=emf_wanted())
     payments = PaymentService(queue, counters, ledger, idempotency, settings.queue_name("payments"), metrics=metrics)
     queue_depths = QueueDepths(
-        sqs, lambda: _consumed_queues(settings), on_refresh=lambda depths: metrics.record(depth_gauges(depths))
+        sqs, settings.consumed_queues, on_refresh=lambda depths: metrics.record(depth_gauges(depths))
     )
     stock = RedisStock(
         redis_client, settings.redis_prefix, settings.payment_marker_ttl_seconds, settings.stats_window_seconds
@@ -134,16 +134,6 @@ def wire_checkout(app: Surge) -> None:
 
     app.statistics.add_section("orders", orders_section(app.stock, app.settings.default_currency, last_reconcile))
     app.reconcilers["stock"] = lambda now_s: reconcile_stock(app.stock, app.orders, orders_drained())
-
-
-def _consumed_queues(settings: Settings) -> list[str]:
-    """The queues the app consumes (payments, orders…), read from its handlers when it is loaded."""
-    from functions.workers.queues import app_queues
-
-    try:
-        return app_queues() or [settings.queue_name("payments")]
-    except ImportError:
-        return [settings.queue_name("payments")]
 
 
 _current: Surge | None = None

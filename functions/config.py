@@ -6,6 +6,10 @@ import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+# The kinds of queue the app's ``on_sqs_message`` handlers consume, each with ``<name>-dlq``;
+# a new worker adds its kind here (a unit test checks this list against app.py's handlers).
+QUEUE_KINDS: tuple[str, ...] = ("payments", "orders")
+
 
 def _env(name: str, default: str) -> str:
     value = os.environ.get(name)
@@ -96,6 +100,10 @@ class Settings:
     def queue_name(self, kind: str) -> str:
         """Name of a queue by kind: ``payments``, ``payments-dlq``, ``orders``…"""
         return f"{self.queue_prefix}{kind}"
+
+    def consumed_queues(self) -> list[str]:
+        """Names of the queues the app consumes (``surge-payments``, ``surge-orders``…)."""
+        return [self.queue_name(kind) for kind in QUEUE_KINDS]
 
 
 @lru_cache(maxsize=1)

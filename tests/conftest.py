@@ -2,8 +2,8 @@
 key prefix, and queue names unique to this run, plus an SQS endpoint (MiniStack started
 here unless SQS_ENDPOINT_URL is set). Everything is removed at the end.
 
-The environment is set in ``pytest_configure``, before any test imports ``app``: the
-queue names of ``on_sqs_message`` handlers are fixed at import time.
+The environment is set in ``pytest_configure``, before anything reads ``Settings`` (read
+once; the queue names of the ``on_sqs_message`` handlers come from them).
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ def prepared(settings):  # type: ignore[no-untyped-def]
     prepare(settings)
     yield settings
     drop_database(MySqlTarget.from_url(settings.mysql_url))
-    delete_queues(settings, app_queues())
+    delete_queues(settings, app_queues(settings))
     _delete_redis_keys(settings)
 
 

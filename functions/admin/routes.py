@@ -30,7 +30,7 @@ def require_admin() -> None:
 def consumed_queue_kinds() -> list[str]:
     """Kinds of the queues the workers consume (``payments``, ``orders``…)."""
     prefix = surge().settings.queue_prefix
-    return [queue.removeprefix(prefix) for queue in app_queues()]
+    return [queue.removeprefix(prefix) for queue in app_queues(surge().settings)]
 
 
 def _queue_urls(kind: str) -> tuple[Any, str, str]:

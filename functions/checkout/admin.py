@@ -71,7 +71,7 @@ def reset(app: Surge) -> dict[str, Any]:
 
     deleted = delete_redis_keys(app.redis, app.settings.redis_prefix)
     purged, not_purged = [], []
-    for name in app_queues():
+    for name in app_queues(app.settings):
         for queue in (name, f"{name}-dlq"):
             try:
                 app.sqs.client.purge_queue(QueueUrl=app.sqs.url(queue))

@@ -14,14 +14,13 @@ import threading
 from functions.adapters.sqs import sqs_client
 from functions.config import get_settings
 from functions.observability import logger
+from functions.runtime.app_loader import load_app
 from functions.runtime.pollers import SqsPoller, mappings_of
 from functions.runtime.scheduler import start_schedules
 
 
 def main() -> int:
-    sys.path.insert(0, os.getcwd())
-    from app import app
-
+    app = load_app()
     settings = get_settings()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

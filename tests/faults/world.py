@@ -201,7 +201,7 @@ def make_world(run_settings: Settings, proxied: tuple[str, ...] = (), **env: str
     from functions.workers.queues import app_queues
 
     name = f"f{uuid.uuid4().hex[:6]}"
-    kinds = [q.removeprefix(run_settings.queue_prefix) for q in app_queues()]
+    kinds = [q.removeprefix(run_settings.queue_prefix) for q in app_queues(run_settings)]
     direct = replace(
         run_settings,
         queue_prefix=f"{run_settings.queue_prefix}{name}-",
