@@ -84,7 +84,7 @@ def prepared(settings):  # type: ignore[no-untyped-def]
 
 def _delete_redis_keys(settings) -> None:  # type: ignore[no-untyped-def]
     from functions.adapters.redis_client import connect
-    from functions.checkout.admin import delete_redis_keys
+    from functions.adapters.redis_keyspace import delete_redis_keys
 
     delete_redis_keys(connect(settings.redis_url), settings.redis_prefix)
 
@@ -99,20 +99,19 @@ def _resetter(prepared):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def clean(prepared, _resetter):  # type: ignore[no-untyped-def]
     """Empty tables, Redis keys and queues of this run before the test (the admin reset)."""
-    from functions.checkout.admin import reset
-
-    reset(_resetter)
+    _resetter.operator.reset()
     return prepared
 
 
 @pytest.fixture
 def surge_app(clean) -> Iterator[object]:  # type: ignore[no-untyped-def]
-    """The wired graph on this run's resources, installed as the current one."""
-    from functions.bootstrap import build, use
+    """The wired graph on this run's resources, its services installed as the current ones."""
+    from functions.bootstrap import use, wire
+    from tests.support import Graph
 
-    instance = build(clean)
-    use(instance)
-    yield instance
+    services, adapters = wire(clean)
+    use(services)
+    yield Graph(services, adapters)
     use(None)
 
 

@@ -171,14 +171,14 @@ class World:
         return self.mysql_ids()
 
     def graph(self) -> Any:
-        """The wired app on direct connections, for statistics and reconcile."""
+        """The wired services on direct connections, for statistics and reconcile."""
         from functions.bootstrap import build
 
         return build(self.settings)
 
     def redis_delete_all(self) -> int:
         from functions.adapters.redis_client import connect
-        from functions.checkout.admin import delete_redis_keys
+        from functions.adapters.redis_keyspace import delete_redis_keys
 
         return delete_redis_keys(connect(self.settings.redis_url), self.settings.redis_prefix)
 

@@ -43,3 +43,49 @@ def test_configured_queues_are_the_ones_the_handlers_consume() -> None:
     from functions.workers.queues import consumed_queues
 
     assert consumed_queues(app) == get_settings().consumed_queues()
+
+
+DOMAIN = ["money.py", "ids.py", "errors.py", "idempotency.py", "validation.py", "times.py", "ports.py"]
+FORBIDDEN_IN_DOMAIN = ("chalice", "functions.http", "functions.adapters", "redis", "boto3", "botocore", "pymysql")
+
+
+def domain_modules() -> list[Path]:
+    named = [FUNCTIONS / name for name in DOMAIN]
+    return named + sorted(FUNCTIONS.glob("*/model.py")) + sorted(FUNCTIONS.glob("*/service.py"))
+
+
+def test_the_domain_imports_nothing_from_chalice_http_or_the_adapters() -> None:
+    offending = {
+        str(path.relative_to(FUNCTIONS.parent)): sorted(
+            m
+            for m in imported_modules(path)
+            if m.split(".")[0] in FORBIDDEN_IN_DOMAIN or m.startswith(FORBIDDEN_IN_DOMAIN)
+        )
+        for path in domain_modules()
+    }
+    assert {path: modules for path, modules in offending.items() if modules} == {}
+    assert len(domain_modules()) >= len(DOMAIN) + 6  # the models and services were found
+
+
+def test_a_dependency_that_is_down_is_a_503_with_retry_after_and_no_cause_for_the_client() -> None:
+    from functions.errors import DependencyDown, OutOfStock, RequestInProgress, ValidationFailed
+    from functions.http.errors import error_response
+
+    response = error_response(DependencyDown("sqs", ConnectionError("10.0.0.7:4566 refused")))
+    assert (response.status_code, response.headers, response.body) == (
+        503,
+        {"Retry-After": "1"},
+        {"code": "service_unavailable", "message": "sqs unavailable; retry later"},
+    )
+    assert error_response(ValidationFailed("bad", field="amount")).status_code == 400
+    assert error_response(OutOfStock("none left")).status_code == 409
+    assert error_response(RequestInProgress("wait")).status_code == 409
+
+
+def test_the_domain_errors_are_not_chalice_errors() -> None:
+    from chalice.app import ChaliceError
+
+    from functions.errors import DependencyDown, SurgeError, ValidationFailed
+
+    for error in (SurgeError, ValidationFailed, DependencyDown):
+        assert not issubclass(error, ChaliceError)
