@@ -89,7 +89,7 @@ def wire(
     )
     ledger = ledger or MySqlPaymentLedger(db)
     idempotency = RedisIdempotency(redis_client, settings.redis_prefix, settings.idempotency_ttl_seconds)
-    metrics = Metrics(RedisMetricStore(redis_client, settings.redis_prefix), emf=emf_wanted())
+    metrics = Metrics(RedisMetricStore(redis_client, settings.redis_prefix), emf=emf_wanted(settings))
     payments = PaymentService(queue, counters, ledger, idempotency, settings.queue_name("payments"), metrics=metrics)
     queue_depths = QueueDepths(
         sqs, settings.consumed_queues, on_refresh=lambda depths: metrics.record(depth_gauges(depths))

@@ -1,9 +1,12 @@
-"""The structure holds: no module under ``functions/`` imports ``app`` (no import cycle),
-and the queues the configuration names are the ones ``app.py``'s handlers consume."""
+"""The structure holds: no module under ``functions/`` imports ``app`` (no import cycle);
+the queues the configuration names are the ones ``app.py``'s handlers consume; only the
+adapters (and the wiring) touch Redis, SQS and MySQL clients; only ``functions/config.py``
+reads the environment; the domain imports nothing from Chalice, HTTP or the adapters."""
 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 FUNCTIONS = Path(__file__).resolve().parents[2] / "functions"
@@ -89,3 +92,40 @@ def test_the_domain_errors_are_not_chalice_errors() -> None:
 
     for error in (SurgeError, ValidationFailed, DependencyDown):
         assert not issubclass(error, ChaliceError)
+
+
+# A raw client: importing a client library, making an SQS client, a MySQL cursor or
+# transaction, or reaching through the wiring to its clients (``app.redis.get``).
+RAW_CLIENT = re.compile(
+    r"^\s*(import|from) (redis|boto3|botocore|pymysql)\b|\bsqs_client\(|\.cursor\(|\.transaction\(|\.(redis|sqs|db)\.",
+    re.M,
+)
+# the adapters, the wiring, and the local runtime, which plays AWS's part (API Gateway,
+# the SQS event source mappings, the emulator) around the app
+CLIENTS_ALLOWED = ("functions/adapters/", "functions/bootstrap.py", "functions/runtime/")
+ENVIRONMENT_READ = re.compile(r"os\.environ\.get|os\.environ\[|os\.getenv|environ\.setdefault")
+
+
+def offending_lines(pattern: re.Pattern[str], allowed: tuple[str, ...]) -> list[str]:
+    found = []
+    for path in sorted(FUNCTIONS.rglob("*.py")):
+        name = str(path.relative_to(FUNCTIONS.parent))
+        if name.startswith(allowed):
+            continue
+        text = path.read_text()
+        found += [f"{name}: {m.group(0).strip()}" for m in pattern.finditer(text)]
+    return found
+
+
+def test_only_the_adapters_and_the_wiring_touch_redis_sqs_and_mysql_clients() -> None:
+    assert offending_lines(RAW_CLIENT, CLIENTS_ALLOWED) == []
+
+
+def test_only_the_settings_read_the_environment() -> None:
+    assert offending_lines(ENVIRONMENT_READ, ("functions/config.py",)) == []
+
+
+def test_the_greps_see_what_they_look_for() -> None:
+    sample = "import redis\nclient = sqs_client(None, 'r')\nwith db.transaction() as cur:\n    app.redis.get('k')\n"
+    assert len(RAW_CLIENT.findall(sample)) == 4
+    assert ENVIRONMENT_READ.search("level = os.environ.get('LOG_LEVEL')")
