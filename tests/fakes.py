@@ -268,8 +268,3 @@ def reserve_at(stock: FakeStockGate, accepted_ms: int, *lines: tuple[int, int]) 
     delivery = Delivery("1 Main St, Kyiv", "+380 44 123 4567", "a@example.com")
     order = Order(order_id, priced, reserved.total(items), "EUR", delivery, accepted_ms)
     return f"m-{order_id}", order.to_message()
-
-
-def failed(result: dict[str, Any]) -> list[str]:
-    """The message ids of a partial batch response."""
-    return [f["itemIdentifier"] for f in result["batchItemFailures"]]

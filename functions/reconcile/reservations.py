@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from functions.adapters.ports import OrderStore, StockGate
+from functions.ports import OrderStore, StockGate
 
 BATCH = 500  # reservations looked at per round; a few rounds per run
 

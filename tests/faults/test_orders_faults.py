@@ -14,11 +14,9 @@ from typing import Any
 
 import pytest
 
-from functions.bootstrap import build
-from functions.checkout.admin import load_catalogue
-from functions.reconcile.schedule import reconcile
+from functions.bootstrap import wire
 from tests.faults.world import Attempt, World
-from tests.support import wait_until
+from tests.support import Graph, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -29,8 +27,8 @@ INITIAL = {100: HOT_STOCK, **dict.fromkeys(REGULAR, REGULAR_STOCK)}
 
 
 def open_sale(w: World) -> Any:
-    graph = build(w.settings)
-    load_catalogue(graph, hot_stock=HOT_STOCK, products=len(REGULAR), regular_stock=REGULAR_STOCK)
+    graph = Graph(*wire(w.settings))
+    graph.operator.load_catalogue(hot_stock=HOT_STOCK, products=len(REGULAR), regular_stock=REGULAR_STOCK)
     return graph
 
 
@@ -75,10 +73,10 @@ def audit(
         assert stock[pid] >= 0, f"product {pid} oversold"
         assert stock[pid] + int(sold.get(pid, 0)) == initial, f"product {pid}: stock + sold != initial"
 
-    report = reconcile(graph)
+    report = graph.reconcile.run()
     assert report["stock"]["queue_drained"] is True
     wait_until(lambda: graph.stock.pending() == {}, 30, 0.25, "no reservation left pending")
-    reconcile(graph)
+    graph.reconcile.run()
     assert graph.stock.available(list(INITIAL)) == {pid: stock[pid] for pid in INITIAL}  # Redis == MySQL
     if statistics and not may_also_land:
         count, revenue = rows(graph, "SELECT COUNT(*), COALESCE(SUM(total), 0) FROM orders WHERE status = 'confirmed'")[

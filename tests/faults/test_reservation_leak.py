@@ -14,12 +14,10 @@ from typing import Any
 
 import pytest
 
-from functions.bootstrap import build
-from functions.checkout.admin import load_catalogue
+from functions.bootstrap import wire
 from functions.reconcile.reservations import expired_reason
-from functions.reconcile.schedule import reconcile
 from tests.faults.world import Attempt, World
-from tests.support import wait_until
+from tests.support import Graph, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -28,8 +26,8 @@ BOUND_S = 2
 
 def sale(w: World, hot_stock: int = 10) -> Any:
     """The world's wired graph with a short reservation bound, and its catalogue loaded."""
-    graph = build(replace(w.settings, reservation_timeout_seconds=BOUND_S))
-    load_catalogue(graph, hot_stock=hot_stock, products=3)
+    graph = Graph(*wire(replace(w.settings, reservation_timeout_seconds=BOUND_S)))
+    graph.operator.load_catalogue(hot_stock=hot_stock, products=3)
     return graph
 
 
@@ -67,13 +65,13 @@ def test_a_gateway_killed_between_reservation_and_send_leaks_nothing(world: Call
     w.proxies["sqs"].restore()
     assert results[0].status == 0  # no answer: the buyer does not know
 
-    early = reconcile(graph)["reservations"]
+    early = graph.reconcile.run()["reservations"]
     assert early["released"] == 0 and hot(graph) == 7  # not before the bound: it may yet arrive
     time.sleep(max(0.0, BOUND_S + 1.1 - (time.monotonic() - reserved_at)))
-    swept = reconcile(graph)["reservations"]
+    swept = graph.reconcile.run()["reservations"]
     assert (swept["released"], swept["units"]) == (1, 2)
     assert hot(graph) == 9 and graph.stock.pending() == {}  # back on sale
-    assert reconcile(graph)["reservations"]["released"] == 0  # exactly once
+    assert graph.reconcile.run()["reservations"]["released"] == 0  # exactly once
     assert hot(graph) == 9
     assert w.depth("orders") == 0 and mysql_hot_stock(graph) == 9  # the order never existed
 
@@ -91,7 +89,7 @@ def test_a_send_that_lands_after_the_sweep_oversells_nothing(world: Callable[...
     buyer = buy_in_background(w, results)
     wait_until(lambda: hot(graph) == 1, 10, 0.02, "the reservation")
     # the sweep runs as if the bound had passed while the send still hangs
-    swept = reconcile(graph, now_s=int(time.time()) + BOUND_S + 1)["reservations"]
+    swept = graph.reconcile.run(now_s=int(time.time()) + BOUND_S + 1)["reservations"]
     assert swept["released"] == 1 and hot(graph) == 3
     buyer.join(timeout=30)
     w.proxies["sqs"].latency = 0
@@ -103,8 +101,8 @@ def test_a_send_that_lands_after_the_sweep_oversells_nothing(world: Callable[...
 
     wait_until(lambda: w.depth("orders") == 0, 30, 0.2, "the orders queue to drain")
     row = wait_until(lambda: graph.orders.get(late.order_id), 30, 0.2, "the late order in MySQL")
-    assert (row["status"], row["reason"]) == ("rejected", expired_reason(BOUND_S))
-    wait_until(lambda: all((graph.orders.get(a.order_id) or {}).get("status") == "confirmed" for a in resold), 30)
+    assert (row.status, row.reason) == ("rejected", expired_reason(BOUND_S))
+    wait_until(lambda: all(getattr(graph.orders.get(a.order_id), "status", None) == "confirmed" for a in resold), 30)
     assert mysql_hot_stock(graph) == 0 and hot(graph) == 0  # 3 units, 3 sold: not 5
     assert graph.stock.pending() == {}
     assert w.checkout((100, 1)).status == 409

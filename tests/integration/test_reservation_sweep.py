@@ -6,12 +6,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from functions.checkout.admin import load_catalogue
 from functions.checkout.model import Item, Order, Reserved
 from functions.checkout.service import priced
 from functions.ids import new_id
 from functions.reconcile.reservations import expired_reason, sweep_reservations
-from functions.reconcile.schedule import reconcile
 from tests.checkout_support import DELIVERY, available, mysql_stock, order_count
 from tests.support import work_off
 
@@ -36,13 +34,13 @@ def send(surge_app: Any, order: Order) -> None:
 
 
 def test_an_abandoned_reservation_comes_back_once_after_the_bound(surge_app: Any) -> None:
-    load_catalogue(surge_app, hot_stock=10, products=1)
+    surge_app.operator.load_catalogue(hot_stock=10, products=1)
     now_ms = int(time.time()) * 1000  # reconcile's clock is whole seconds
     old = reserve_at(surge_app, now_ms - TIMEOUT_S * 1000 - 1, (100, 2), (1001, 1))
     young = reserve_at(surge_app, now_ms - TIMEOUT_S * 1000 + 1000, (100, 3))
     assert (available(surge_app, 100), available(surge_app, 1001)) == (5, 99)
 
-    report = reconcile(surge_app, now_s=now_ms // 1000)["reservations"]
+    report = surge_app.reconcile.run(now_s=now_ms // 1000)["reservations"]
     assert (report["released"], report["units"], report["timeout_seconds"]) == (1, 3, TIMEOUT_S)
     assert (available(surge_app, 100), available(surge_app, 1001)) == (7, 100)
     assert surge_app.stock.pending() == {100: 3}
@@ -57,7 +55,7 @@ def test_an_abandoned_reservation_comes_back_once_after_the_bound(surge_app: Any
 
 
 def test_concurrent_sweeps_give_each_reservation_back_exactly_once(surge_app: Any) -> None:
-    load_catalogue(surge_app, hot_stock=200, products=0)
+    surge_app.operator.load_catalogue(hot_stock=200, products=0)
     old_ms = int(time.time() * 1000) - TIMEOUT_S * 1000 - 5000
     for _ in range(60):
         reserve_at(surge_app, old_ms, (100, 3))
@@ -77,7 +75,7 @@ def test_concurrent_sweeps_give_each_reservation_back_exactly_once(surge_app: An
 def test_a_message_sent_after_the_sweep_is_stored_rejected_and_oversells_nothing(surge_app: Any) -> None:
     """A slow gateway's SQS send lands after the sweep gave its units back, and they were
     sold again: the worker stores the late order rejected, taking nothing in MySQL."""
-    load_catalogue(surge_app, hot_stock=4, products=0)
+    surge_app.operator.load_catalogue(hot_stock=4, products=0)
     now_ms = int(time.time() * 1000)
     late = reserve_at(surge_app, now_ms - TIMEOUT_S * 1000 - 1, (100, 4))
     assert sweep_reservations(surge_app.stock, surge_app.orders, now_ms, TIMEOUT_S)["released"] == 1
@@ -88,14 +86,14 @@ def test_a_message_sent_after_the_sweep_is_stored_rejected_and_oversells_nothing
     work_off(surge_app, "orders")
 
     row = surge_app.orders.get(late.id)
-    assert (row["status"], row["reason"]) == ("rejected", expired_reason(TIMEOUT_S))
+    assert (row.status, row.reason) == ("rejected", expired_reason(TIMEOUT_S))
     assert order_count(surge_app, "confirmed") == 2
     assert mysql_stock(surge_app, 100) == 0 and available(surge_app, 100) == 0  # 4 sold, not 8
     assert surge_app.stock.pending() == {}
 
 
 def test_a_claimed_reservation_is_left_to_the_worker(surge_app: Any) -> None:
-    load_catalogue(surge_app, hot_stock=10, products=0)
+    surge_app.operator.load_catalogue(hot_stock=10, products=0)
     now_ms = int(time.time() * 1000)
     order = reserve_at(surge_app, now_ms - TIMEOUT_S * 1000 - 1, (100, 2))
     assert surge_app.stock.claim([order.id])[order.id].status == "pending"
@@ -108,6 +106,6 @@ def test_a_claimed_reservation_is_left_to_the_worker(surge_app: Any) -> None:
     assert available(surge_app, 100) == 7
     send(surge_app, order)
     work_off(surge_app, "orders")
-    assert surge_app.orders.get(order.id)["status"] == "confirmed"
+    assert surge_app.orders.get(order.id).status == "confirmed"
     assert mysql_stock(surge_app, 100) == 8 and available(surge_app, 100) == 7
     assert sweep_reservations(surge_app.stock, surge_app.orders, now_ms, TIMEOUT_S)["checked"] == 0

@@ -5,8 +5,8 @@ finishes the job exactly once."""
 from __future__ import annotations
 
 from functions.checkout.model import Product
-from functions.workers.orders import settle_batch
-from tests.fakes import FakeOrderStore, FakeStockGate, failed, reserve_at
+from functions.checkout.service import settle_batch
+from tests.fakes import FakeOrderStore, FakeStockGate, reserve_at
 
 HOT = Product(100, "HOT-100", "Console", 49_900, 10)
 OTHER = Product(1001, "SKU-1001", "Cable", 500, 10)
@@ -26,15 +26,15 @@ def test_a_mysql_outage_fails_every_message_and_the_redelivery_stores_them_once(
     orders.fail(2, "store")  # MySQL down for two deliveries
 
     for _ in range(2):
-        assert failed(settle_batch(orders, stock, batch)) == [mid for mid, _ in batch]
+        assert settle_batch(orders, stock, batch) == [mid for mid, _ in batch]
         assert orders.settled == {}
         assert stock.pending() == {100: 3, 1001: 2}  # still reserved: nothing given away
 
-    assert failed(settle_batch(orders, stock, batch)) == []
+    assert settle_batch(orders, stock, batch) == []
     assert [s.status for s in orders.settled.values()] == ["confirmed"] * 3
     assert orders.stock == {100: 7, 1001: 8}
     assert stock.pending() == {}
-    assert settle_batch(orders, stock, batch) == {"batchItemFailures": []}  # once more: nothing changes
+    assert settle_batch(orders, stock, batch) == []  # once more: nothing changes
     assert len(orders.stored) == 3 and orders.stock == {100: 7, 1001: 8}
 
 
@@ -43,11 +43,11 @@ def test_a_redis_failure_after_the_commit_fails_the_message_and_its_redelivery_c
     first, second = reserve(stock, (100, 2)), reserve(stock, (1001, 3))
     stock.fail(1, "confirm")  # the first confirm fails, after MySQL committed both
 
-    assert failed(settle_batch(orders, stock, [first, second])) == [first[0]]
+    assert settle_batch(orders, stock, [first, second]) == [first[0]]
     assert len(orders.settled) == 2  # both stored…
     assert stock.pending() == {100: 2}  # …but the first is still "pending" in Redis
 
-    assert failed(settle_batch(orders, stock, [first])) == []  # the redelivery
+    assert settle_batch(orders, stock, [first]) == []  # the redelivery
     assert stock.pending() == {}
     assert stock.markers[first[0].removeprefix("m-")]["status"] == "confirmed"
     assert len(orders.stored) == 2 and orders.stock == {100: 8, 1001: 7}  # stored once
@@ -59,11 +59,11 @@ def test_a_redis_failure_while_giving_back_a_rejected_order_is_retried() -> None
     message = reserve(stock, (100, 2))
     stock.fail(1, "release")
 
-    assert failed(settle_batch(orders, stock, [message])) == [message[0]]
+    assert settle_batch(orders, stock, [message]) == [message[0]]
     assert stock.pending() == {100: 2} and stock.available([100]) == {100: 8}
 
-    assert failed(settle_batch(orders, stock, [message])) == []
+    assert settle_batch(orders, stock, [message]) == []
     assert stock.pending() == {} and stock.available([100]) == {100: 10}  # given back, once
-    assert failed(settle_batch(orders, stock, [message])) == []
+    assert settle_batch(orders, stock, [message]) == []
     assert stock.available([100]) == {100: 10}
     assert [s.status for s in orders.settled.values()] == ["rejected"]

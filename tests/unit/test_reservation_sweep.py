@@ -5,9 +5,9 @@ stored rejected without taking anything (never sold twice)."""
 from __future__ import annotations
 
 from functions.checkout.model import Order, Product
+from functions.checkout.service import settle_batch
 from functions.reconcile.reservations import expired_reason, sweep_reservations
-from functions.workers.orders import settle_batch
-from tests.fakes import FakeOrderStore, FakeStockGate, failed, reserve_at
+from tests.fakes import FakeOrderStore, FakeStockGate, reserve_at
 
 HOT = Product(100, "HOT-100", "Console", 49_900, 10)
 NOW_MS = 1_700_000_400_000
@@ -44,7 +44,7 @@ def test_a_message_arriving_after_the_sweep_is_stored_rejected_and_takes_nothing
     for _ in range(6):  # the units are sold again meanwhile
         reserve_at(stock, NOW_MS, (100, 1))
 
-    assert failed(settle_batch(orders, stock, [late])) == []
+    assert settle_batch(orders, stock, [late]) == []
     settled = orders.settled[late[0].removeprefix("m-")]
     assert (settled.status, settled.reason) == ("rejected", expired_reason(TIMEOUT_S))
     assert orders.stock == {100: 10}  # nothing taken in MySQL for it
@@ -57,11 +57,11 @@ def test_a_claimed_order_is_left_to_its_worker() -> None:
     orders, stock = world()
     message = reserve_at(stock, OLD_MS, (100, 2))
     orders.fail(1, "store")
-    assert failed(settle_batch(orders, stock, [message])) == [message[0]]
+    assert settle_batch(orders, stock, [message]) == [message[0]]
 
     report = sweep_reservations(stock, orders, NOW_MS, TIMEOUT_S)
     assert (report["released"], report["claimed"]) == (0, 1)
-    assert failed(settle_batch(orders, stock, [message])) == []  # the redelivery
+    assert settle_batch(orders, stock, [message]) == []  # the redelivery
     assert orders.stock == {100: 8} and stock.available([100]) == {100: 8} and stock.pending() == {}
 
 
@@ -73,5 +73,5 @@ def test_an_order_mysql_has_is_not_given_back() -> None:
 
     report = sweep_reservations(stock, orders, NOW_MS, TIMEOUT_S)
     assert (report["released"], report["in_mysql"]) == (0, 1)
-    assert failed(settle_batch(orders, stock, [message])) == []
+    assert settle_batch(orders, stock, [message]) == []
     assert orders.stock == {100: 8} and stock.available([100]) == {100: 8} and stock.pending() == {}
