@@ -37,18 +37,14 @@ ORDERS_INTEGRATION = [
     "tests/integration/test_checkout_api.py",
     "tests/integration/test_stock_gate.py",
 ]
-# module -> the tests that guard it (fast ones first: pytest stops at the first failure)
+# module -> the tests that guard it (fast ones first: pytest stops at the first failure).
+# The workers' entrypoints (functions/workers/orders.py, payments.py) are one line each that
+# hands the batch to their service's step; the services below are mutated instead.
 TARGETS: dict[str, list[str]] = {
     "functions/money.py": ["tests/unit/test_money.py", "tests/unit/test_money_roundtrip.py"],
     "functions/statistics/window.py": [
         "tests/unit/test_statistics_window.py",
         "tests/integration/test_payment_statistics.py",
-    ],
-    "functions/workers/orders.py": [
-        "tests/unit/test_orders_worker_failures.py",
-        "tests/unit/test_reservation_sweep.py",
-        "tests/integration/test_orders_worker.py",
-        "tests/integration/test_reservation_sweep.py",
     ],
     "functions/reconcile/reservations.py": [
         "tests/unit/test_reservation_sweep.py",
@@ -65,16 +61,22 @@ TARGETS: dict[str, list[str]] = {
         "tests/unit/test_orders_worker_failures.py",
         *ORDERS_INTEGRATION,
     ],
-    "functions/workers/payments.py": [
-        "tests/integration/test_payment_worker.py",
-        "tests/integration/test_poison_isolation.py",
-    ],
     "functions/payments/service.py": [
         "tests/integration/test_payment_api.py",
         "tests/integration/test_payment_worker.py",
+        "tests/integration/test_poison_isolation.py",
         "tests/integration/test_unavailable.py",
     ],
-    "functions/checkout/service.py": ["tests/integration/test_checkout_api.py", "tests/integration/test_stock_gate.py"],
+    # the checkout service holds the orders worker's step (settle_batch) too
+    "functions/checkout/service.py": [
+        "tests/unit/test_orders_worker_failures.py",
+        "tests/unit/test_reservation_sweep.py",
+        *ORDERS_INTEGRATION,
+    ],
+    "functions/workers/batch.py": [
+        "tests/integration/test_payment_worker.py",
+        "tests/integration/test_orders_worker.py",
+    ],
     "functions/adapters/mysql_orders.py": ORDERS_INTEGRATION,
     "functions/adapters/mysql_payments.py": [
         "tests/unit/test_money_roundtrip.py",
