@@ -87,6 +87,30 @@ def audit(
     return stored
 
 
+def sale_with_outage(
+    w: World, dependency: str, down_s: float = 3, before_restore: Callable[[], object] | None = None
+) -> tuple[list[Attempt], float]:
+    """An 8 s flash sale (6 clients) during which ``dependency`` is cut 1.5 s in, for
+    ``down_s``; ``before_restore`` runs just before it comes back. Returns the attempts and
+    the moment of the cut."""
+    cut_at: list[float] = []
+
+    def outage() -> None:
+        time.sleep(1.5)
+        cut_at.append(time.monotonic())
+        w.proxies[dependency].cut()
+        time.sleep(down_s)
+        if before_restore is not None:
+            before_restore()
+        w.proxies[dependency].restore()
+
+    fault = threading.Thread(target=outage)
+    fault.start()
+    attempts = w.flash_sale(seconds=8, threads=6, limit=1500)
+    fault.join()
+    return attempts, cut_at[0]
+
+
 def test_mysql_down_10s_during_a_flash_sale(world: Callable[..., World]) -> None:
     w = world(proxied=("mysql",), VISIBILITY_TIMEOUT="3", MAX_RECEIVE_COUNT="20")
     graph = open_sale(w)
@@ -110,18 +134,7 @@ def test_redis_down_during_a_flash_sale(world: Callable[..., World], flushed: bo
     w = world(proxied=("redis",), VISIBILITY_TIMEOUT="3", MAX_RECEIVE_COUNT="20")
     graph = open_sale(w)
 
-    def outage() -> None:
-        time.sleep(1.5)
-        w.proxies["redis"].cut()
-        time.sleep(3)
-        if flushed:
-            w.redis_delete_all()
-        w.proxies["redis"].restore()
-
-    fault = threading.Thread(target=outage)
-    fault.start()
-    attempts = w.flash_sale(seconds=8, threads=6, limit=1500)
-    fault.join()
+    attempts, _ = sale_with_outage(w, "redis", before_restore=w.redis_delete_all if flushed else None)
     statuses = Counter(a.status for a in attempts)
     assert set(statuses) <= {202, 409, 503}, statuses
     assert statuses[503] > 0 and statuses[202] > 0, statuses  # the outage did hit the sale
@@ -147,21 +160,9 @@ def test_worker_killed_mid_batch_during_a_flash_sale(world: Callable[..., World]
 def test_sqs_down_5s_during_a_flash_sale(world: Callable[..., World]) -> None:
     w = world(proxied=("sqs",))
     graph = open_sale(w)
-    cut_at: list[float] = []
-
-    def outage() -> None:
-        time.sleep(1.5)
-        cut_at.append(time.monotonic())
-        w.proxies["sqs"].cut()
-        time.sleep(5)
-        w.proxies["sqs"].restore()
-
-    fault = threading.Thread(target=outage)
-    fault.start()
-    attempts = w.flash_sale(seconds=8, threads=6, limit=1500)
-    fault.join()
+    attempts, cut_at = sale_with_outage(w, "sqs", down_s=5)
     statuses = Counter(a.status for a in attempts)
     assert set(statuses) <= {202, 409, 503}, statuses
     assert statuses[503] > 0 and statuses[202] > 0, statuses
-    ambiguous = [a for a in attempts if a.status == 503 and a.started <= cut_at[0] <= a.ended]
+    ambiguous = [a for a in attempts if a.status == 503 and a.started <= cut_at <= a.ended]
     audit(w, graph, attempts, may_also_land=len(ambiguous))

@@ -75,3 +75,15 @@ def test_sections_are_added_to_the_snapshot() -> None:
     service = StatisticsService(FakeCounters(), clock=lambda: 1000)
     service.add_section("orders", lambda window: {"count": window.seconds})
     assert service.snapshot(30, "EUR")["orders"] == {"count": 30}
+
+
+def test_the_rate_has_three_decimals_and_a_window_cannot_be_changed() -> None:
+    import dataclasses
+
+    import pytest
+
+    window = Window(now_s=1000, seconds=60)
+    assert figures(Aggregate(1, 100, 100, 100), window)["per_second"] == 0.017  # 1/60, as the README shows
+    assert figures(Aggregate(7, 700, 100, 100), Window(1000, 1200))["per_second"] == 0.006
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        window.seconds = 1201  # type: ignore[misc]
