@@ -87,3 +87,9 @@ def test_the_rate_has_three_decimals_and_a_window_cannot_be_changed() -> None:
     assert figures(Aggregate(7, 700, 100, 100), Window(1000, 1200))["per_second"] == 0.006
     with pytest.raises(dataclasses.FrozenInstanceError):
         window.seconds = 1201  # type: ignore[misc]
+
+
+def test_an_emptied_aggregate_shows_no_min_or_max() -> None:
+    """A count of 0 means nothing in the window, whatever min/max a bucket still carries."""
+    assert figures(Aggregate(0, 0, 100, 900), Window(100, 60))["min"] is None
+    assert figures(Aggregate(0, 0, 100, 900), Window(100, 60))["max"] is None
