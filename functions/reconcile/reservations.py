@@ -21,7 +21,7 @@ def expired_reason(timeout_s: int) -> str:
 
 
 def sweep_reservations(
-    stock: StockGate, orders: OrderStore, now_ms: int, timeout_s: int, rounds: int = 20
+    stock: StockGate, orders: OrderStore, now_ms: int, timeout_s: int, rounds: int = 20, batch: int = BATCH
 ) -> dict[str, Any]:
     """Example report::
 
@@ -32,7 +32,7 @@ def sweep_reservations(
     report["settled"] = 0
     skip: set[str] = set()  # looked at once per run
     for _ in range(rounds):
-        held = [h for h in stock.stale(cutoff, BATCH + len(skip)) if h.order_id not in skip]
+        held = [h for h in stock.stale(cutoff, batch + len(skip)) if h.order_id not in skip]
         if not held:
             break
         settled = [h.order_id for h in held if h.order is None]

@@ -75,3 +75,26 @@ def test_an_order_mysql_has_is_not_given_back() -> None:
     assert (report["released"], report["in_mysql"]) == (0, 1)
     assert settle_batch(orders, stock, [message]) == []
     assert orders.stock == {100: 8} and stock.available([100]) == {100: 8} and stock.pending() == {}
+
+
+def test_the_sweep_pages_through_the_index_and_cleans_it() -> None:
+    """More stale reservations than one page: every one is looked at once; entries whose
+    order was settled are dropped from the index; claimed ones stay for their worker."""
+    orders, stock = world()
+    messages = [reserve_at(stock, OLD_MS - n, (100, 1)) for n in range(6)]
+    ids = [mid.removeprefix("m-") for mid, _ in messages]
+    stock.markers[ids[0]]["status"] = "confirmed"  # settled, its index entry left behind
+    stock.claim([ids[1]])
+
+    report = sweep_reservations(stock, orders, NOW_MS, TIMEOUT_S, batch=2)
+    assert (report["released"], report["claimed"], report["settled"], report["checked"]) == (4, 1, 1, 6)
+    assert stock.available([100]) == {100: 8}  # 10 - 6 reserved + 4 given back
+    assert sorted(stock.reservations) == [ids[1]]  # only the claimed one is still indexed
+
+
+def test_a_sweep_with_nothing_to_do_reads_the_index_once() -> None:
+    orders, stock = world()
+    reserve_at(stock, YOUNG_MS, (100, 1))
+    report = sweep_reservations(stock, orders, NOW_MS, TIMEOUT_S)
+    assert (report["checked"], report["released"], report["settled"]) == (0, 0, 0)
+    assert stock.calls["stale"] == 1
