@@ -84,12 +84,12 @@ def test_the_sweep_pages_through_the_index_and_cleans_it() -> None:
     messages = [reserve_at(stock, OLD_MS - n, (100, 1)) for n in range(6)]
     ids = [mid.removeprefix("m-") for mid, _ in messages]
     stock.markers[ids[0]]["status"] = "confirmed"  # settled, its index entry left behind
-    stock.claim([ids[1]])
+    stock.claim(ids[4:])  # the two oldest: a whole page of the index the sweep must get past
 
     report = sweep_reservations(stock, orders, NOW_MS, TIMEOUT_S, batch=2)
-    assert (report["released"], report["claimed"], report["settled"], report["checked"]) == (4, 1, 1, 6)
-    assert stock.available([100]) == {100: 8}  # 10 - 6 reserved + 4 given back
-    assert sorted(stock.reservations) == [ids[1]]  # only the claimed one is still indexed
+    assert (report["released"], report["claimed"], report["settled"], report["checked"]) == (3, 2, 1, 6)
+    assert stock.available([100]) == {100: 7}  # 10 - 6 reserved + 3 given back
+    assert sorted(stock.reservations) == sorted(ids[4:])  # only the claimed ones are still indexed
 
 
 def test_a_sweep_with_nothing_to_do_reads_the_index_once() -> None:
