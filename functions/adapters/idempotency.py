@@ -62,13 +62,13 @@ class RedisIdempotency:
     """
 
     def __init__(self, client: redis.Redis, prefix: str, ttl_seconds: int):
-        self._store = _ValidatingRedisLayer(client=client)
+        self._store = _ValidatingRedisLayer(client=client)  # type: ignore[arg-type]  # redis.Redis: set() wider than declared
         self._config = IdempotencyConfig(
             event_key_jmespath="key",
             payload_validation_jmespath="payload",
             expires_after_seconds=ttl_seconds,
             raise_on_no_idempotency_key=True,
-            lambda_context=_RequestDeadline(),  # type: ignore[arg-type]
+            lambda_context=_RequestDeadline(),  # type: ignore[arg-type]  # only its remaining time is read
         )
         self._prefix = prefix
 
@@ -82,7 +82,7 @@ class RedisIdempotency:
         return self.run(scope, checked, payload, lambda: call(checked))
 
     def run(self, scope: str, key: str, payload: dict[str, Any], call: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-        @idempotent_function(
+        @idempotent_function(  # type: ignore[untyped-decorator]  # Powertools leaves it untyped; once() keeps its hints
             data_keyword_argument="request",
             persistence_store=self._store,
             config=self._config,

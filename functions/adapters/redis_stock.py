@@ -129,7 +129,7 @@ class RedisStock:
 
     def _hash(self, key: str) -> dict[str, str] | None:
         try:
-            return self._client.hgetall(key) or None  # type: ignore[return-value]
+            return self._client.hgetall(key) or None  # type: ignore[return-value]  # decode_responses=True: replies are str, redis-py types them bytes | str
         except redis.RedisError as exc:
             raise DependencyDown("redis", exc) from exc
 
@@ -183,19 +183,21 @@ class RedisStock:
             raw = self._client.hgetall(self._pending_key)
         except redis.RedisError as exc:
             raise DependencyDown("redis", exc) from exc
-        return {int(k): int(v) for k, v in raw.items()}  # type: ignore[union-attr]
+        return {int(k): int(v) for k, v in raw.items()}
 
     def window(self, first_second: int, last_second: int) -> dict[str, list[int]]:
         return self._window.read(first_second, last_second)
 
     def best_sellers(self, limit: int) -> list[tuple[int, int, int | None]]:
         try:
-            top = self._client.zrevrange(self._sold_key, 0, limit - 1, withscores=True)
+            top: list[tuple[str, float]] = self._client.zrevrange(  # type: ignore[assignment]  # withscores=True: (member, score) pairs
+                self._sold_key, 0, limit - 1, withscores=True
+            )
         except redis.RedisError as exc:
             raise DependencyDown("redis", exc) from exc
-        ids = [int(pid) for pid, _ in top]  # type: ignore[union-attr]
+        ids = [int(pid) for pid, _ in top]
         available = self.available(ids)
-        return [(int(pid), int(sold), available[int(pid)]) for pid, sold in top]  # type: ignore[union-attr]
+        return [(int(pid), int(sold), available[int(pid)]) for pid, sold in top]
 
     def sold_out(self, limit: int) -> tuple[int, list[int]]:
         pipe = self._client.pipeline(transaction=False)

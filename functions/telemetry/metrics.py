@@ -152,7 +152,7 @@ class Metrics:
         assert self._emf is not None
         for name, labels, value, unit in usage.emf:
             if labels:  # dimensions belong to a metric set: labelled values get their own blob
-                with single_metric(name, unit, value, namespace=NAMESPACE, default_dimensions=labels):
+                with single_metric(name, MetricUnit(unit), value, namespace=NAMESPACE, default_dimensions=labels):
                     pass
             else:
                 self._emf.add_metric(name=name, unit=unit, value=value)
