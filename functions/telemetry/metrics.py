@@ -26,9 +26,9 @@ from functools import lru_cache
 from aws_lambda_powertools.metrics import Metrics as EmfMetrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
-from functions.adapters.redis_metrics import RedisMetricStore
 from functions.config import Settings
 from functions.observability import logger
+from functions.ports import MetricStore
 
 NAMESPACE = "Surge"
 
@@ -116,13 +116,13 @@ class Increments:
 class Metrics:
     """Sends ``Increments`` to Redis (local) or CloudWatch EMF (Lambda). Never raises."""
 
-    def __init__(self, store: RedisMetricStore | None, emf: bool):
+    def __init__(self, store: MetricStore | None, emf: bool):
         self._store = store
         self._emf = EmfMetrics(namespace=NAMESPACE) if emf else None
         self._pending = False  # Powertools warns on every flush of an empty set
 
     @property
-    def store(self) -> RedisMetricStore | None:
+    def store(self) -> MetricStore | None:
         return self._store
 
     def fold(self, usage: Increments) -> dict[str, float]:

@@ -2,36 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
-from functions.statistics.model import Aggregate, SecondBucket
+from functions.statistics.model import Aggregate
 from functions.statistics.service import StatisticsService
 from functions.statistics.window import Window, figures
-
-
-class FakeCounters:
-    """Keeps per-second aggregates in a dict; ``window`` sums the asked span."""
-
-    def __init__(self) -> None:
-        self.seconds: dict[tuple[str, int], Aggregate] = {}
-
-    def add(self, currency: str, second: int, cents: int) -> None:
-        key = (currency, second)
-        self.seconds[key] = self.seconds.get(key, Aggregate()).merge(Aggregate(1, cents, cents, cents))
-
-    def window(self, first_second: int, last_second: int) -> dict[str, Aggregate]:
-        out: dict[str, Aggregate] = {}
-        for (cur, sec), agg in self.seconds.items():
-            if first_second <= sec <= last_second:
-                out[cur] = out.get(cur, Aggregate()).merge(agg)
-        return out
-
-    def record(self, payment: Any) -> None: ...
-    def marker(self, payment_id: str) -> None: ...
-    def replace_seconds(self, currency: str, minute: int, buckets: Sequence[SecondBucket]) -> None: ...
-    def minute_aggregates(self, first_second: int, last_second: int) -> dict[tuple[str, int], Aggregate]:
-        return {}
+from tests.fakes import FakePaymentCounters
 
 
 def test_window_covers_exactly_the_last_n_seconds() -> None:
@@ -55,7 +29,7 @@ def test_empty_window_has_no_min_or_max() -> None:
 
 
 def test_payments_outside_the_window_are_not_counted() -> None:
-    counters = FakeCounters()
+    counters = FakePaymentCounters()
     now = 50_000
     counters.add("EUR", now - 1200, 999)  # one second too old
     counters.add("EUR", now - 1199, 100)  # first second inside
@@ -72,6 +46,6 @@ def test_payments_outside_the_window_are_not_counted() -> None:
 
 
 def test_sections_are_added_to_the_snapshot() -> None:
-    service = StatisticsService(FakeCounters(), clock=lambda: 1000)
+    service = StatisticsService(FakePaymentCounters(), clock=lambda: 1000)
     service.add_section("orders", lambda window: {"count": window.seconds})
     assert service.snapshot(30, "EUR")["orders"] == {"count": 30}
