@@ -81,6 +81,7 @@ def test_dead_letters_are_shown_and_redriven_by_queue_kind(world: World) -> None
 
 def test_the_catalogue_goes_to_mysql_then_to_redis_net_of_pending_orders(world: World) -> None:
     world.stock.pending_units[HOT_PRODUCT_ID] = 30  # orders reserved and not yet settled
+    world.stock.put(HOT_PRODUCT_ID, 3)  # left over from the last sale: overwritten
     report = world.operator.load_catalogue(hot_stock=500, products=3, regular_stock=7)
     assert report == {"products": 4, "hot_product": HOT_PRODUCT_ID, "hot_stock": 500, "regular_stock": 7}
     assert world.orders.catalogue[HOT_PRODUCT_ID].stock == 500
