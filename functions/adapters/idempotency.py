@@ -55,10 +55,13 @@ class _ValidatingRedisLayer(CachePersistenceLayer):
 
 
 class RedisIdempotency:
-    """Example::
+    """One answer per (scope, key) and payload, kept in Redis; ``client`` is a live Redis client.
 
-    guard = RedisIdempotency(redis_client, prefix="surge:", ttl_seconds=86400)
-    body = guard.run("payment", key, {"amount_cents": 1250}, lambda: accept(...))
+    >>> guard = RedisIdempotency(client, prefix, ttl_seconds=86400)
+    >>> guard.run("payment", "invoice-42", {"amount_cents": 1250}, lambda: {"id": "p1"})
+    {'id': 'p1'}
+    >>> guard.run("payment", "invoice-42", {"amount_cents": 1250}, lambda: {"id": "p2"})  # a retry: the first answer
+    {'id': 'p1'}
     """
 
     def __init__(self, client: redis.Redis, prefix: str, ttl_seconds: int):

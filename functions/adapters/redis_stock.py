@@ -25,11 +25,15 @@ from functions.errors import DependencyDown
 
 
 class RedisStock:
-    """Example::
+    """Hot stock in Redis; ``client`` is a live Redis client.
 
-    stock = RedisStock(client, "surge:", marker_ttl=86400, window_seconds=1200)
-    stock.load(Product(100, "HOT-100", "Console", 49900, 10_000))
-    stock.reserve("01J…", [Item(100, 2)], "EUR", accepted_ms)   # -> Reserved(prices_cents=(49900,))
+    >>> stock = RedisStock(client, prefix, marker_ttl=86400, window_seconds=1200)
+    >>> stock.load(Product(100, "HOT-100", "Console", 49_900, 10))  # (before, after)
+    (None, 10)
+    >>> stock.reserve("01KD0000000000000000000001", [Item(100, 2)], "EUR", 1_767_225_600_000)
+    Reserved(prices_cents=(49900,))
+    >>> stock.reserve("01KD0000000000000000000002", [Item(100, 9)], "EUR", 1_767_225_600_000)
+    Short(product_id=100, available=8)
     """
 
     def __init__(self, client: redis.Redis, prefix: str, marker_ttl: int, window_seconds: int):

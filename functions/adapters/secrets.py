@@ -6,10 +6,11 @@ and ``MYSQL_SECRET_ARN``, a secret in the JSON shape RDS writes
 so every consumer of ``Settings.mysql_url`` (the adapters, ``surge prepare``) works
 unchanged.
 
-Example::
-
-    mysql_url_with_secret("mysql://proxy.example:3306/surge", arn)
-    # -> "mysql://surge_app:s3cr%40t@proxy.example:3306/surge"
+>>> class SecretsManager:  # answers as boto3's secretsmanager client does
+...     def get_secret_value(self, SecretId: str) -> dict[str, str]:
+...         return {"SecretString": '{"username": "surge_app", "password": "s3cr@t"}'}
+>>> mysql_url_with_secret("mysql://proxy.example:3306/surge", "arn:aws:secretsmanager:…", client=SecretsManager())
+'mysql://surge_app:s3cr%40t@proxy.example:3306/surge'
 """
 
 from __future__ import annotations

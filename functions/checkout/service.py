@@ -32,11 +32,25 @@ def _marker_prices(marker: dict[str, str]) -> dict[int, int]:
 
 
 class CheckoutService:
-    """Example::
+    """Reserve stock, queue the order, settle it from the queue, tell its status.
 
-    service = CheckoutService(stock, queue, orders, idempotency, "surge-orders", "EUR")
-    service.checkout(CheckoutRequest.from_body(body), request_id="r1")
-    # -> {"order_id": "01J…", "status": "pending", "total": "998.00"}
+    On in-memory fakes of its ports (``tests/fakes.py``):
+
+    >>> from functions.checkout.model import Product
+    >>> from tests.fakes import FakeIdempotency, FakeOrderStore, FakeQueue, FakeStockGate
+    >>> stock, queue, orders = FakeStockGate(), FakeQueue(), FakeOrderStore()
+    >>> orders.save_products([Product(100, "HOT-100", "Console", 49_900, 10)])
+    1
+    >>> service = CheckoutService(stock, queue, orders, FakeIdempotency(), "surge-orders", "EUR")
+    >>> body = {"items": [{"product_id": 100, "quantity": 2}],
+    ...         "delivery": {"address": "1 Main St", "phone": "+3312345678", "email": "a@example.com"}}
+    >>> accepted = service.checkout(CheckoutRequest.from_body(body), request_id="r1")
+    >>> accepted["status"], accepted["total"], stock.available([100])
+    ('pending', '998.00', {100: 8})
+    >>> service.settle_batch([("m1", queue.bodies("surge-orders")[0])])  # the worker's step
+    []
+    >>> service.status(accepted["order_id"])["status"], orders.product(100).stock
+    ('confirmed', 8)
     """
 
     def __init__(

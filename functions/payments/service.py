@@ -21,11 +21,20 @@ def _iso(ms: int) -> str:
 
 
 class PaymentService:
-    """Example::
+    """Accept payments into the queue, store them from it, tell their status.
 
-    service = PaymentService(queue, counters, ledger, idempotency, queue_name="surge-payments")
-    service.accept(PaymentRequest(1250, "EUR"), request_id="r1")
-    # -> {"id": "01J…", "status": "accepted", "amount": "12.50", "currency": "EUR"}
+    On in-memory fakes of its ports (``tests/fakes.py``):
+
+    >>> from tests.fakes import FakeIdempotency, FakePaymentCounters, FakePaymentLedger, FakeQueue
+    >>> queue = FakeQueue()
+    >>> service = PaymentService(queue, FakePaymentCounters(), FakePaymentLedger(), FakeIdempotency(), "surge-payments")
+    >>> body = service.accept(PaymentRequest(1250, "EUR"), request_id="r1")
+    >>> body["status"], body["amount"], len(queue.bodies("surge-payments"))
+    ('accepted', '12.50', 1)
+    >>> service.store_batch([("m1", queue.bodies("surge-payments")[0])])  # the worker's step: nothing failed
+    []
+    >>> service.status(body["id"])["status"]
+    'stored'
     """
 
     def __init__(

@@ -10,11 +10,13 @@ Code describes what happened with ``Increments`` (counters and histogram observa
 * ``emf`` (Lambda): Powertools Metrics, namespace ``Surge``, printed as CloudWatch
   Embedded Metric Format at the end of each invocation (``Metrics.flush``).
 
-Example::
-
-    usage = Increments().count("surge_payments_accepted_total", currency="EUR")
-    usage.observe("surge_enqueue_latency_seconds", 0.0021, LATENCY_BUCKETS_S)
-    metrics.record(usage)          # one pipeline (redis) or EMF entries (emf)
+>>> from tests.fakes import FakeMetricStore
+>>> usage = Increments().count("surge_payments_accepted_total", currency="EUR")
+>>> usage = usage.observe("surge_enqueue_latency_seconds", 0.0021, LATENCY_BUCKETS_S)
+>>> store = FakeMetricStore()
+>>> Metrics(store, emf=False).record(usage)  # one round trip (redis) or EMF entries (emf)
+>>> store.calls, store.fields['surge_payments_accepted_total{currency="EUR"}']
+(1, 1)
 """
 
 from __future__ import annotations
