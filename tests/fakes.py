@@ -182,8 +182,8 @@ class FakePaymentLedger(_Dependency):
         self._clock_ms = clock_ms
 
     def store(self, payments: Sequence[Payment]) -> int:
+        self.batches.append([p.id for p in payments])  # every attempt, also when down
         self._reach()
-        self.batches.append([p.id for p in payments])
         if any(p.id in self.refused for p in payments):
             raise DependencyDown("mysql", ValueError("row refused"), transient=False)
         new = [p for p in payments if p.id not in self.rows]
