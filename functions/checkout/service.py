@@ -10,6 +10,7 @@ from functions.checkout.model import AlreadyReserved, CheckoutRequest, Item, Mis
 from functions.errors import DependencyDown, NotFound, OutOfStock, ServiceUnavailable
 from functions.idempotency import id_for_key
 from functions.ids import is_id, new_id
+from functions.messages import parse_messages
 from functions.money import format_cents
 from functions.observability import logger, set_correlation_id
 from functions.ports import Idempotency, MessageQueue, OrderStore, StockGate
@@ -224,16 +225,7 @@ def settle_batch(
     ``messages`` are (message id, body); returns the ids of those that failed (they come back).
     """
     request_ids = request_ids or {}
-    failed: list[str] = []
-    parsed: list[tuple[str, Order]] = []
-    for mid, body in messages:
-        try:
-            parsed.append((mid, Order.from_message(body)))
-        except (ValueError, KeyError, TypeError) as exc:
-            set_correlation_id(request_ids.get(mid))
-            logger.error("malformed order message", extra={"message_id": mid, "reason": str(exc)})
-            set_correlation_id(None)
-            failed.append(mid)
+    parsed, failed = parse_messages(messages, Order.from_message, "order", request_ids)
     try:
         settlements = orders.store([o for _, o in parsed])
     except DependencyDown as exc:
