@@ -10,6 +10,8 @@ from typing import Any
 
 from chalice import Blueprint
 
+from functions.config import direct_payments_enabled
+
 SPEC_PATH = Path(__file__).with_name("openapi.json")
 
 bp = Blueprint(__name__)
@@ -17,7 +19,11 @@ bp = Blueprint(__name__)
 
 @cache
 def spec() -> dict[str, Any]:
-    return dict(json.loads(SPEC_PATH.read_text()))
+    """The document, without ``/payment/direct`` unless that route is enabled."""
+    document = dict(json.loads(SPEC_PATH.read_text()))
+    if not direct_payments_enabled():
+        document["paths"] = {k: v for k, v in document["paths"].items() if k != "/payment/direct"}
+    return document
 
 
 @bp.route("/openapi.json", methods=["GET"])

@@ -70,7 +70,7 @@ def build(
     if queue is None:
         batching = settings.sqs_batching
         queue = BatchingSender(sqs, settings.sqs_batch_wait_ms, settings.sqs_batch_senders) if batching else sqs
-    db = MySqlConnections(MySqlTarget.from_url(settings.mysql_url))
+    db = MySqlConnections(mysql_target(settings))
     counters = counters or RedisPaymentCounters(
         redis_client, settings.redis_prefix, settings.payment_marker_ttl_seconds, settings.stats_window_seconds
     )
@@ -89,7 +89,7 @@ def build(
         stock, queue, orders, idempotency, settings.queue_name("orders"), settings.default_currency
     )
     statistics = StatisticsService(counters)
-    statistics.add_section("queues", queue_depths.section)
+    statistics.add_section("queues", queue_depths.section, operator_only=True)
     app = Surge(
         settings=settings,
         redis=redis_client,
@@ -113,6 +113,18 @@ def build(
     )
     wire_checkout(app)
     return app
+
+
+def mysql_target(settings: Settings) -> MySqlTarget:
+    """Where MySQL is; with a secret, its credentials are read again for each new connection
+    (cached by Powertools for a few minutes), so a rotation needs no restart."""
+    credentials = None
+    if settings.mysql_secret_arn:
+        from functions.secrets import mysql_credentials
+
+        arn, region = settings.mysql_secret_arn, settings.aws_region
+        credentials = lambda: mysql_credentials(arn, region=region)  # noqa: E731
+    return MySqlTarget.from_url(settings.mysql_url, session_init=settings.mysql_session_init, credentials=credentials)
 
 
 def wire_checkout(app: Surge) -> None:

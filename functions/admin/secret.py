@@ -1,25 +1,21 @@
 """Secrets come from the environment or AWS Secrets Manager, never from code or files.
 
 ``ADMIN_KEY`` wins when set; else ``ADMIN_KEY_SECRET_ID`` names a Secrets Manager secret
-whose string value is the key (read once per process, then cached).
+whose string value is the key (through Powertools Parameters: a rotated key is used
+within ``SECRET_MAX_AGE_SECONDS``).
 """
 
 from __future__ import annotations
 
-from functools import cache
-
-import botocore.exceptions
-
 from functions.config import Settings
 from functions.errors import DependencyDown
-from functions.secrets import read_secret_string
+from functions.secrets import GetParameterError, read_secret_string
 
 
-@cache
 def _secret_string(secret_id: str, region: str) -> str:
     try:
         return read_secret_string(secret_id, region=region)
-    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+    except GetParameterError as exc:
         raise DependencyDown("secretsmanager", exc) from exc
 
 

@@ -10,6 +10,9 @@ from pathlib import Path
 
 from chalice import Blueprint, Response
 
+from functions.admin.operator import require_operator
+from functions.bootstrap import surge
+
 bp = Blueprint(__name__)
 
 _HERE = Path(__file__).parent
@@ -37,11 +40,16 @@ _HEADERS = {
 }
 
 
+def _page() -> Response:
+    require_operator(bp.current_request.headers, surge().settings)
+    return Response(body=PAGE, status_code=200, headers=dict(_HEADERS))
+
+
 @bp.route("/", methods=["GET"])
 def index() -> Response:
-    return Response(body=PAGE, status_code=200, headers=dict(_HEADERS))
+    return _page()
 
 
 @bp.route("/dashboard", methods=["GET"])
 def dashboard() -> Response:
-    return Response(body=PAGE, status_code=200, headers=dict(_HEADERS))
+    return _page()

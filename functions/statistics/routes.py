@@ -6,6 +6,7 @@ from typing import Any
 
 from chalice import Blueprint
 
+from functions.admin.operator import is_operator
 from functions.bootstrap import surge
 from functions.errors import ValidationFailed
 from functions.http.request import query_int
@@ -26,4 +27,5 @@ def statistics() -> dict[str, Any]:
     series = (request.query_params or {}).get("series", "0")
     if series not in ("0", "1"):
         raise ValidationFailed("series must be 0 or 1", field="series")
-    return app.statistics.snapshot(window, currency, series=series == "1")
+    operator = is_operator(request.headers, app.settings)
+    return app.statistics.snapshot(window, currency, series=series == "1", operator=operator)
