@@ -20,13 +20,13 @@
 # reached (every batch would fail to the DLQ): the script refuses unless --no-vpc is given
 # (emulators, or a public MySQL you chose on purpose).
 #
+# The schema migration runs inside the VPC, as the stack's SchemaMigration custom resource,
+# before CloudFormation updates the other functions (platform -> schema -> app).
+#
 # Optional: STACK_NAME (surge), MYSQL_PORT (3306), MYSQL_DATABASE (surge), REDIS_PREFIX (surge:),
 # MYSQL_TLS (true), MYSQL_SESSION_INIT (false: the DB parameter group sets time_zone and the
 # isolation level), QUEUE_AGE_ALARM_SECONDS (300), LOG_RETENTION_DAYS (30), API_THROTTLE_RATE
-# (1000), API_THROTTLE_BURST (2000), PACKAGE_DIR (an already built build/prod), SKIP_MIGRATION=1,
-# MIGRATION_MYSQL_HOST / MIGRATION_MYSQL_PORT: where this machine reaches MySQL for the
-# migration when the proxy is only reachable inside the VPC (e.g. an SSM port forward
-# to 127.0.0.1:13306).
+# (1000), API_THROTTLE_BURST (2000), PACKAGE_DIR (an already built build/prod).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -110,16 +110,7 @@ aws cloudformation package \
   --s3-bucket "$DEPLOY_BUCKET" --s3-prefix "$STACK_NAME" \
   --output-template-file "$out/packaged.yaml"
 
-if [ "${SKIP_MIGRATION:-0}" != 1 ]; then
-  # Before the new code goes live: migrations are additive, so the old code keeps working.
-  host=${MIGRATION_MYSQL_HOST:-$MYSQL_HOST}
-  port=${MIGRATION_MYSQL_PORT:-$MYSQL_PORT}
-  log "migrating the schema on $host:$port/$MYSQL_DATABASE (credentials from $MYSQL_SECRET_ARN)"
-  MYSQL_URL="mysql://$host:$port/$MYSQL_DATABASE" MYSQL_SECRET_ARN="$MYSQL_SECRET_ARN" \
-    .venv/bin/python -m functions.cli prepare --schema-only
-fi
-
-log "deploying stack $STACK_NAME"
+log "deploying stack $STACK_NAME (its SchemaMigration resource migrates sql/ first, in the VPC)"
 aws cloudformation deploy \
   --template-file "$out/packaged.yaml" \
   --stack-name "$STACK_NAME" \

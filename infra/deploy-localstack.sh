@@ -12,8 +12,7 @@
 #   LOCALSTACK_ENDPOINT [http://localhost:4566]  STACK_NAME [surge]
 #   STACK_REDIS_URL [redis://redis:6379/0]       STACK_MYSQL_HOST [mysql]  STACK_MYSQL_PORT [3306]
 #   MYSQL_DATABASE [surge]  MYSQL_USER [root]  MYSQL_PASSWORD [empty, as docker-compose.yml]
-#   MIGRATION_MYSQL_URL [mysql://$MYSQL_USER:$MYSQL_PASSWORD@127.0.0.1:${SURGE_MYSQL_PORT:-3306}/$MYSQL_DATABASE]
-#     (how this machine reaches the compose MySQL for the migration; SKIP_MIGRATION=1 skips it)
+# The stack migrates the schema itself (its SchemaMigration custom resource).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -49,12 +48,6 @@ if secret_arn=$(awsl secretsmanager describe-secret --secret-id "$secret_name" -
   awsl secretsmanager put-secret-value --secret-id "$secret_name" --secret-string "$secret" >/dev/null
 else
   secret_arn=$(awsl secretsmanager create-secret --name "$secret_name" --secret-string "$secret" --query ARN --output text)
-fi
-
-if [ "${SKIP_MIGRATION:-0}" != 1 ]; then
-  migration_url=${MIGRATION_MYSQL_URL:-mysql://$MYSQL_USER:$MYSQL_PASSWORD@127.0.0.1:${SURGE_MYSQL_PORT:-3306}/$MYSQL_DATABASE}
-  log "migrating the schema (${migration_url%%@*}@…)"
-  MYSQL_URL=$migration_url .venv/bin/python -m functions.cli prepare --schema-only
 fi
 
 log "deploying stack $STACK_NAME"

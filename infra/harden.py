@@ -15,6 +15,8 @@ from __future__ import annotations
 from typing import Any
 
 API_FUNCTION = "APIHandler"
+MIGRATION_FUNCTION = "MigrateSchema"  # functions/schema_migration.py
+MIGRATION_RESOURCE = "SchemaMigration"
 API_RESOURCE = "RestAPI"
 ALARM_TOPIC = "AlarmTopic"
 
@@ -186,7 +188,28 @@ def api_resources(stage: str) -> dict[str, Any]:
     }
 
 
-def harden(template: dict[str, Any], queues: dict[str, str], dlqs: list[str]) -> dict[str, Any]:
+def schema_migration(functions: dict[str, Any], sql_digest: str) -> dict[str, Any]:
+    """The custom resource that runs ``sql/`` in the VPC; every other function depends on
+    it, so CloudFormation migrates before it updates them. ``SqlDigest`` changes with the
+    SQL files: an unchanged schema is not migrated again."""
+    for fn_id, fn in functions.items():
+        if fn_id != MIGRATION_FUNCTION:
+            fn["DependsOn"] = sorted({*_as_list(fn.get("DependsOn")), MIGRATION_RESOURCE})
+    return {
+        MIGRATION_RESOURCE: {
+            "Type": "Custom::SchemaMigration",
+            "Properties": {"ServiceToken": _arn(MIGRATION_FUNCTION), "SqlDigest": sql_digest},
+        }
+    }
+
+
+def _as_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
+
+
+def harden(template: dict[str, Any], queues: dict[str, str], dlqs: list[str], sql_digest: str = "") -> dict[str, Any]:
     """``template`` (a packaged sam.json) with the per-function resources; ``queues`` maps
     each worker's logical id to its queue's, ``dlqs`` lists the DLQs' logical ids."""
     resources = template["Resources"]
@@ -200,6 +223,8 @@ def harden(template: dict[str, Any], queues: dict[str, str], dlqs: list[str]) ->
         if "Schedule" in _event_types(fn):
             # a late run is replaced by the next one; async retries would only pile them up
             props["EventInvokeConfig"] = {"MaximumRetryAttempts": 0}
+    if MIGRATION_FUNCTION in functions:
+        resources.update(schema_migration(functions, sql_digest))
     if "DefaultRole" in resources and not _references(functions, "DefaultRole"):
         del resources["DefaultRole"]
     api = resources.get(API_RESOURCE)

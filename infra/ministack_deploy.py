@@ -38,7 +38,7 @@ import boto3
 from botocore.config import Config
 
 from functions.adapters.mysql import MySqlTarget
-from functions.adapters.schema import apply_schema, drop_database
+from functions.adapters.schema import drop_database
 from functions.runtime.emulator import free_port
 from infra.package import BUILD, build
 from infra.venvs import ministack_venv
@@ -220,8 +220,7 @@ def create_stack(endpoint: str, template: dict[str, Any], params: list[dict[str,
 
 
 def deploy(endpoint: str, package_dir: Path, target: Target, run_id: str) -> Deployment:
-    """Migrate the schema, then create the stack from the packaged template."""
-    apply_schema(MySqlTarget.from_url(target.mysql_url))
+    """Create the stack from the packaged template (its SchemaMigration resource migrates)."""
     template = json.loads((package_dir / "sam.json").read_text())
     template = with_code_uri(template, upload_code(endpoint, package_dir))
     secret_arn = create_mysql_secret(endpoint, target, f"surge/mysql-{run_id}")

@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import copy
 import fcntl
+import hashlib
 import json
 import math
 import os
@@ -333,6 +334,14 @@ def verify_template(template: dict[str, Any], direct_payments: bool = False) -> 
         raise PackageError("template not deployable:\n  " + "\n  ".join(found))
 
 
+def sql_digest() -> str:
+    """A digest of ``sql/``: the schema migration resource reruns when it changes."""
+    digest = hashlib.sha256()
+    for path in sorted((REPO / "sql").glob("*.sql")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def verify_zip(zip_path: Path) -> None:
     """``functions/`` (with its Lua scripts) and ``sql/`` are inside the package."""
     names = set(zipfile.ZipFile(zip_path).namelist())
@@ -398,7 +407,7 @@ def build(stage: str = "prod", out: Path | None = None) -> Path:
         shutil.rmtree(project / "vendor", ignore_errors=True)
     sam = out / "sam.json"
     queues = {h.logical_id: h.queue_id for h in handlers}
-    template = harden(json.loads(sam.read_text()), queues, [h.dlq_id for h in handlers])
+    template = harden(json.loads(sam.read_text()), queues, [h.dlq_id for h in handlers], sql_digest())
     sam.write_text(json.dumps(template, indent=2) + "\n")
     verify_template(template, direct_payments_enabled(config, stage))
     verify_zip(out / "deployment.zip")

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from infra.harden import API_FUNCTION, API_RESOURCE
+from infra.harden import API_FUNCTION, API_RESOURCE, MIGRATION_FUNCTION, MIGRATION_RESOURCE
 from infra.venvs import LAMBDA_RUNTIME
 
 VISIBILITY_FACTOR = 6  # AWS: queue visibility timeout >= 6x the function timeout
@@ -258,6 +258,23 @@ def direct_payment_route(template: Template, enabled: bool = False) -> list[str]
     return []
 
 
+def schema_first(template: Template) -> list[str]:
+    """The schema is migrated (in the VPC) before any other function is created or updated."""
+    resources = template.get("Resources", {})
+    migration = resources.get(MIGRATION_RESOURCE, {})
+    if migration.get("Type") != "Custom::SchemaMigration":
+        return [f"no {MIGRATION_RESOURCE} custom resource: new code could run on an old schema"]
+    if _getatt_id(migration.get("Properties", {}).get("ServiceToken")) != MIGRATION_FUNCTION:
+        return [f"{MIGRATION_RESOURCE}: ServiceToken is not {MIGRATION_FUNCTION}"]
+    problems = []
+    for fn_id, _ in _functions(template):
+        depends = resources[fn_id].get("DependsOn", [])
+        depends = [depends] if isinstance(depends, str) else depends
+        if fn_id != MIGRATION_FUNCTION and MIGRATION_RESOURCE not in depends:
+            problems.append(f"{fn_id}: does not depend on {MIGRATION_RESOURCE} (could go live before the schema)")
+    return problems
+
+
 RULES: tuple[Callable[[Template], list[str]], ...] = (
     runtime,
     sqs_mappings,
@@ -266,6 +283,7 @@ RULES: tuple[Callable[[Template], list[str]], ...] = (
     schedules,
     stack_scoped_names,
     iam,
+    schema_first,
 )
 
 

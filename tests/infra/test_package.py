@@ -155,6 +155,18 @@ def test_each_function_has_a_role_with_only_what_it_uses(package_dir: Path) -> N
         assert set(logs) == {"logs:CreateLogStream", "logs:PutLogEvents"}, fn_id
 
 
+def test_the_schema_is_migrated_in_the_stack_before_the_functions(package_dir: Path) -> None:
+    from infra.package import sql_digest
+
+    resources = template_of(package_dir)["Resources"]
+    migration = resources["SchemaMigration"]
+    token = {"Fn::GetAtt": ["MigrateSchema", "Arn"]}
+    assert migration["Properties"] == {"ServiceToken": token, "SqlDigest": sql_digest()}
+    for fn_id in ("APIHandler", "StorePayments", "SettleOrders", "ReconcileEveryMinute"):
+        assert "SchemaMigration" in resources[fn_id]["DependsOn"], fn_id
+    assert resources["MigrateSchema"]["Properties"]["Handler"] == "functions.schema_migration.migrate_schema"
+
+
 def test_functions_trace_log_with_retention_and_alarm(package_dir: Path) -> None:
     template = template_of(package_dir)
     resources = template["Resources"]
@@ -314,6 +326,8 @@ def _broken(template: dict[str, Any], change: Any) -> dict[str, Any]:
             lambda r: r["RestAPI"]["Properties"]["DefinitionBody"]["paths"].update({"/payment/direct": {}}),
             "/payment/direct is routed",
         ),
+        (lambda r: r.pop("SchemaMigration"), "no SchemaMigration"),
+        (lambda r: r["StorePayments"].pop("DependsOn"), "StorePayments: does not depend on SchemaMigration"),
     ],
 )
 def test_verify_template_rejects(good_template: dict[str, Any], change: Any, message: str) -> None:
