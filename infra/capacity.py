@@ -73,7 +73,8 @@ def measured_costs(text: str | None = None) -> Costs:
     if not (p99 and row):
         raise ValueError("docs/benchmarks.md: no 'p99 at 550 req/s' or 'payments_550' CPU row in the latest run")
     _gateway, worker, _sqs, mysql, redis = (float(v) for v in row.groups())
-    return Costs(float(p99.group(1)), worker, mysql, redis, title.strip())
+    when = re.search(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC", title)
+    return Costs(float(p99.group(1)), worker, mysql, redis, f"`./surge bench` of {when.group(0)}" if when else title)
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,7 @@ def test_the_deployed_mapping_reports_batch_item_failures(stack: tuple[Deploymen
     assert len(payments) == 1, mappings
     assert payments[0]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert payments[0]["BatchSize"] == 50
+    assert payments[0]["ScalingConfig"]["MaximumConcurrency"] == 10  # the worker's reserved concurrency
     queue = client("sqs", deployment.endpoint).get_queue_url(QueueName=f"{STACK_NAME}-payments")["QueueUrl"]
     attributes = client("sqs", deployment.endpoint).get_queue_attributes(QueueUrl=queue, AttributeNames=["All"])
     redrive = json.loads(attributes["Attributes"]["RedrivePolicy"])

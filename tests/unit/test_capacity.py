@@ -14,7 +14,7 @@ def test_the_doc_shows_the_models_table() -> None:
 
 def test_costs_come_from_the_latest_benchmark_run() -> None:
     text = """# Benchmarks
-### `./surge bench` — newest
+### `./surge bench` — newest, 2026-12-01 10:00 UTC
 | p99 at 550 req/s | 12.5 ms (p50 5 ms, 550/s) | <= 10 ms | 1.2x |
 | payments_550 | 1000 | 700 | 600 | 40 | 90 |  | 150 | 4.0% |
 ### `./surge bench` — older
@@ -23,7 +23,7 @@ def test_costs_come_from_the_latest_benchmark_run() -> None:
 """
     costs = measured_costs(text)
     assert (costs.api_p99_ms, costs.worker_us, costs.mysql_us, costs.redis_us) == (12.5, 700, 40, 90)
-    assert "newest" in costs.source
+    assert costs.source == "`./surge bench` of 2026-12-01 10:00 UTC"
 
 
 def test_every_size_stays_within_what_aws_accepts_and_names_what_breaks() -> None:
