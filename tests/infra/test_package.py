@@ -62,11 +62,31 @@ def test_packaging_needs_no_credentials_even_with_the_secret_set(monkeypatch: py
     assert env["AWS_DEFAULT_REGION"]
 
 
+def cfn_lint(template: Path) -> subprocess.CompletedProcess[str]:
+    """cfn-lint as the scripts run it: from the repository, so .cfnlintrc adds our rules."""
+    cfn_lint = str(Path(sys.executable).with_name("cfn-lint"))
+    return subprocess.run([cfn_lint, str(template)], capture_output=True, text=True, cwd=REPO)
+
+
 def test_cfn_lint_is_clean(package_dir: Path) -> None:
-    result = subprocess.run(
-        [str(Path(sys.executable).with_name("cfn-lint")), str(package_dir / "sam.json")], capture_output=True, text=True
-    )
+    result = cfn_lint(package_dir / "sam.json")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_custom_cfn_lint_rules_catch_a_mapping_and_a_log_group(package_dir: Path, tmp_path: Path) -> None:
+    """infra/cfnlint_rules: on the transformed template, whatever wrote it."""
+    template = template_of(package_dir)
+    event = template["Resources"]["StorePayments"]["Properties"]["Events"]["StorePaymentsSqsEventSource"]
+    event["Properties"].pop("FunctionResponseTypes")
+    event["Properties"].pop("ScalingConfig")
+    template["Resources"]["StorePaymentsLogGroup"]["Properties"].pop("RetentionInDays")
+    broken = tmp_path / "sam.json"
+    broken.write_text(json.dumps(template))
+    result = cfn_lint(broken)
+    assert result.returncode != 0
+    assert "E9101" in result.stdout and "ReportBatchItemFailures" in result.stdout
+    assert "MaximumConcurrency" in result.stdout
+    assert "E9102" in result.stdout
 
 
 def test_payments_worker_reads_its_queue_and_reports_partial_failures(package_dir: Path) -> None:

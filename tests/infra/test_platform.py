@@ -29,7 +29,7 @@ def _of_type(platform: dict[str, Any], kind: str) -> list[dict[str, Any]]:
 
 def test_cfn_lint_is_clean() -> None:
     cfn_lint = str(Path(sys.executable).with_name("cfn-lint"))
-    result = subprocess.run([cfn_lint, str(PLATFORM)], capture_output=True, text=True)
+    result = subprocess.run([cfn_lint, str(PLATFORM)], capture_output=True, text=True, cwd=REPO)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
