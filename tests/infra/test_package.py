@@ -245,6 +245,12 @@ def _statements(resources: dict[str, Any], role: str) -> list[Any]:
     return statements
 
 
+def _grant(role: str, action: str, resource: Any) -> Any:
+    """A change that adds one statement to ``role``'s policy."""
+    statement = {"Effect": "Allow", "Action": [action], "Resource": resource}
+    return lambda resources: _statements(resources, role).append(statement)
+
+
 def _broken(template: dict[str, Any], change: Any) -> dict[str, Any]:
     broken = copy.deepcopy(template)
     change(broken["Resources"])
@@ -297,49 +303,23 @@ def _broken(template: dict[str, Any], change: Any) -> dict[str, Any]:
             "one role shared by APIHandler, StorePayments",
         ),
         (
-            lambda r: _statements(r, "APIHandlerRole").append(
-                {"Effect": "Allow", "Action": ["logs:CreateLogGroup"], "Resource": "*"}
-            ),
+            _grant("APIHandlerRole", "logs:CreateLogGroup", "*"),
             "CreateLogGroup",
         ),
         (
-            lambda r: _statements(r, "APIHandlerRole").append(
-                {
-                    "Effect": "Allow",
-                    "Action": ["sqs:ReceiveMessage"],
-                    "Resource": [{"Fn::GetAtt": ["PaymentsQueue", "Arn"]}],
-                }
-            ),
+            _grant("APIHandlerRole", "sqs:ReceiveMessage", [{"Fn::GetAtt": ["PaymentsQueue", "Arn"]}]),
             "the API only sends",
         ),
         (
-            lambda r: _statements(r, "StorePaymentsRole").append(
-                {
-                    "Effect": "Allow",
-                    "Action": ["sqs:SendMessage"],
-                    "Resource": [{"Fn::GetAtt": ["PaymentsQueue", "Arn"]}],
-                }
-            ),
+            _grant("StorePaymentsRole", "sqs:SendMessage", [{"Fn::GetAtt": ["PaymentsQueue", "Arn"]}]),
             "only the API sends",
         ),
         (
-            lambda r: _statements(r, "StorePaymentsRole").append(
-                {
-                    "Effect": "Allow",
-                    "Action": ["sqs:ReceiveMessage"],
-                    "Resource": [{"Fn::GetAtt": ["OrdersQueue", "Arn"]}],
-                }
-            ),
+            _grant("StorePaymentsRole", "sqs:ReceiveMessage", [{"Fn::GetAtt": ["OrdersQueue", "Arn"]}]),
             "not its own queue",
         ),
         (
-            lambda r: _statements(r, "SettleOrdersRole").append(
-                {
-                    "Effect": "Allow",
-                    "Action": ["secretsmanager:GetSecretValue"],
-                    "Resource": {"Ref": "AdminKeySecretArn"},
-                }
-            ),
+            _grant("SettleOrdersRole", "secretsmanager:GetSecretValue", {"Ref": "AdminKeySecretArn"}),
             "SettleOrders: may read the admin key",
         ),
         (
