@@ -8,9 +8,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from chalice import Blueprint
-
 from functions.config import direct_payments_enabled
+from functions.http.errors import Blueprint
 
 SPEC_PATH = Path(__file__).with_name("openapi.json")
 

@@ -7,16 +7,12 @@ within ``SECRET_MAX_AGE_SECONDS``).
 
 from __future__ import annotations
 
+from functions.adapters.secrets import secret_string
 from functions.config import Settings
-from functions.errors import DependencyDown
-from functions.secrets import GetParameterError, read_secret_string
 
 
 def _secret_string(secret_id: str, region: str) -> str:
-    try:
-        return read_secret_string(secret_id, region=region)
-    except GetParameterError as exc:
-        raise DependencyDown("secretsmanager", exc) from exc
+    return secret_string(secret_id, region)
 
 
 def admin_key(settings: Settings) -> str:

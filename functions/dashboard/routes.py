@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from chalice import Blueprint, Response
+from chalice import Response
 
 from functions.admin.operator import require_operator
 from functions.bootstrap import surge
+from functions.http.errors import Blueprint
 
 bp = Blueprint(__name__)
 

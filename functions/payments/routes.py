@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice import Blueprint, Response
+from chalice import Response
 
 from functions.bootstrap import surge
 from functions.config import direct_payments_enabled
+from functions.http.errors import Blueprint
 from functions.http.request import json_object
 from functions.payments.model import PaymentRequest
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from functions.adapters.mysql import MySqlTarget
+from functions.adapters.secrets import mysql_url_with_secret, with_credentials
 from functions.config import Settings
-from functions.secrets import mysql_url_with_secret, with_credentials
 
 ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:surge/mysql-AbCdEf"
 
@@ -51,7 +51,7 @@ def test_settings_read_the_secret_once_at_start(monkeypatch: pytest.MonkeyPatch)
         calls.append(f"{secret_arn}@{region}")
         return {"username": "app", "password": "pw"}
 
-    monkeypatch.setattr("functions.secrets.read_secret", fake_read)
+    monkeypatch.setattr("functions.adapters.secrets.read_secret", fake_read)
     monkeypatch.setenv("MYSQL_URL", "mysql://proxy:3306/surge")
     monkeypatch.setenv("MYSQL_SECRET_ARN", ARN)
     monkeypatch.setenv("AWS_REGION", "eu-west-1")
@@ -75,7 +75,7 @@ class RotatingSecret(FakeSecretsManager):
 
 
 def test_secret_reads_are_cached_for_max_age_then_a_rotation_is_picked_up(monkeypatch: pytest.MonkeyPatch) -> None:
-    from functions import secrets
+    from functions.adapters import secrets
 
     fake = RotatingSecret({"username": "app", "password": "old"})
     assert secrets.mysql_credentials(ARN, client=fake) == ("app", "old")
@@ -106,7 +106,7 @@ def test_the_wired_mysql_target_reads_the_secret_through_the_provider(monkeypatc
     from functions.bootstrap import mysql_target
 
     fake = RotatingSecret({"username": "app", "password": "pw1"})
-    monkeypatch.setattr("functions.secrets._provider", lambda region, client=None: _real_provider(fake))
+    monkeypatch.setattr("functions.adapters.secrets._provider", lambda region, client=None: _real_provider(fake))
     target = mysql_target(Settings(mysql_url="mysql://app:pw0@proxy:3306/surge", mysql_secret_arn=ARN))
     assert target.with_credentials().password == "pw1"
 

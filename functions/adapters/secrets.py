@@ -51,6 +51,16 @@ def read_secret_string(secret_id: str, client: Any = None, region: str | None = 
     return str(provider.get(secret_id, max_age=SECRET_MAX_AGE_SECONDS, force_fetch=force))
 
 
+def secret_string(secret_id: str, region: str) -> str:
+    """The secret's string (cached), or ``DependencyDown("secretsmanager")`` when it cannot be read."""
+    from functions.errors import DependencyDown
+
+    try:
+        return read_secret_string(secret_id, region=region)
+    except GetParameterError as exc:
+        raise DependencyDown("secretsmanager", exc) from exc
+
+
 def read_secret(
     secret_arn: str, client: Any = None, region: str | None = None, *, force: bool = False
 ) -> dict[str, Any]:
