@@ -115,12 +115,3 @@ def _real_provider(client: Any) -> Any:
     from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
     return SecretsProvider(boto3_client=client)
-
-
-def test_tls_and_session_settings_come_from_the_url_and_settings() -> None:
-    plain = MySqlTarget.from_url("mysql://root@127.0.0.1:3306/surge")
-    assert (plain.tls, plain.ssl_context(), plain.session_init) == (False, None, True)
-    tls = MySqlTarget.from_url("mysql://proxy:3306/surge?ssl=true", session_init=False)
-    assert tls.tls and tls.ssl_context() is not None and tls.session_init is False
-    assert tls.database == "surge"
-    assert not MySqlTarget.from_url("mysql://proxy/surge?ssl=false").tls
