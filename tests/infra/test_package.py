@@ -226,6 +226,7 @@ def test_every_function_runs_on_the_supported_runtime_with_parameters(package_di
     assert variables["OPERATOR_AUTH"] == "admin-key"
     assert variables["MYSQL_SESSION_INIT"] == {"Ref": "MysqlSessionInit"}
     assert {"RedisUrl", "MysqlHost", "MysqlSecretArn", "SubnetIds", "SecurityGroupIds"} <= set(template["Parameters"])
+    assert template["Parameters"]["RedisUrl"]["NoEcho"] is True  # it carries the Redis AUTH token
 
 
 # ---------------------------------------------------------------- the checks catch what they must
