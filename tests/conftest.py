@@ -31,6 +31,8 @@ def pytest_configure(config: pytest.Config) -> None:
         "MAX_RECEIVE_COUNT": "3",
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING"),
         "POWERTOOLS_DEV": "0",
+        # the load-test comparison route is part of the local stack the tests exercise
+        "PAYMENT_DIRECT_ENABLED": "1",
         # the limiter stays on (its code path runs in every test) but no test client hits it;
         # tests/faults/test_rate_limit.py sets low limits of its own
         "RATE_LIMIT_PER_SECOND": "100000",

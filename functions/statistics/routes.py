@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from functions.admin.operator import is_operator
 from functions.bootstrap import surge
 from functions.errors import ValidationFailed
 from functions.http.errors import Blueprint
@@ -27,4 +28,5 @@ def statistics() -> dict[str, Any]:
     series = params.get("series", "0")
     if series not in ("0", "1"):
         raise ValidationFailed("series must be 0 or 1", field="series")
-    return app.statistics.snapshot(window, currency, series=series == "1")
+    operator = is_operator(request.headers, app.settings)
+    return app.statistics.snapshot(window, currency, series=series == "1", operator=operator)
