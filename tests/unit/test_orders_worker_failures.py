@@ -6,14 +6,25 @@ from __future__ import annotations
 
 from functions.checkout.model import Product
 from functions.checkout.service import settle_batch
-from tests.fakes import FakeOrderStore, FakeStockGate, reserve_at
+from tests.fakes import FakeOrderStore, FakeStockGate, fail_next, reserve_at
 
 HOT = Product(100, "HOT-100", "Console", 49_900, 10)
 OTHER = Product(1001, "SKU-1001", "Cable", 500, 10)
 
 
 def world() -> tuple[FakeOrderStore, FakeStockGate]:
-    return FakeOrderStore([HOT, OTHER]), FakeStockGate([HOT, OTHER])
+    orders, stock = FakeOrderStore(), FakeStockGate()
+    orders.save_products([HOT, OTHER])
+    stock.load_many([HOT, OTHER])
+    return orders, stock
+
+
+def mysql_stock(orders: FakeOrderStore) -> dict[int, int]:
+    return {pid: p.stock for pid, p in orders.catalogue.items()}
+
+
+def settled(orders: FakeOrderStore) -> list[tuple[str, str | None]]:
+    return [(s.status, s.reason) for _, s in orders.orders.values()]
 
 
 def reserve(stock: FakeStockGate, *lines: tuple[int, int]) -> tuple[str, str]:
@@ -23,41 +34,41 @@ def reserve(stock: FakeStockGate, *lines: tuple[int, int]) -> tuple[str, str]:
 def test_a_mysql_outage_fails_every_message_and_the_redelivery_stores_them_once() -> None:
     orders, stock = world()
     batch = [reserve(stock, (100, 2)), reserve(stock, (1001, 1)), reserve(stock, (100, 1), (1001, 1))]
-    orders.fail(2, "store")  # MySQL down for two deliveries
+    fail_next(orders, "store", 2)  # MySQL down for two deliveries
 
     for _ in range(2):
         assert settle_batch(orders, stock, batch) == [mid for mid, _ in batch]
-        assert orders.settled == {}
+        assert orders.orders == {}
         assert stock.pending() == {100: 3, 1001: 2}  # still reserved: nothing given away
 
     assert settle_batch(orders, stock, batch) == []
-    assert [s.status for s in orders.settled.values()] == ["confirmed"] * 3
-    assert orders.stock == {100: 7, 1001: 8}
+    assert [status for status, _ in settled(orders)] == ["confirmed"] * 3
+    assert mysql_stock(orders) == {100: 7, 1001: 8}
     assert stock.pending() == {}
     assert settle_batch(orders, stock, batch) == []  # once more: nothing changes
-    assert len(orders.stored) == 3 and orders.stock == {100: 7, 1001: 8}
+    assert len(orders.orders) == 3 and mysql_stock(orders) == {100: 7, 1001: 8}
 
 
 def test_a_redis_failure_after_the_commit_fails_the_message_and_its_redelivery_confirms() -> None:
     orders, stock = world()
     first, second = reserve(stock, (100, 2)), reserve(stock, (1001, 3))
-    stock.fail(1, "confirm")  # the first confirm fails, after MySQL committed both
+    fail_next(stock, "confirm", 1)  # the first confirm fails, after MySQL committed both
 
     assert settle_batch(orders, stock, [first, second]) == [first[0]]
-    assert len(orders.settled) == 2  # both stored…
+    assert len(orders.orders) == 2  # both stored…
     assert stock.pending() == {100: 2}  # …but the first is still "pending" in Redis
 
     assert settle_batch(orders, stock, [first]) == []  # the redelivery
     assert stock.pending() == {}
     assert stock.markers[first[0].removeprefix("m-")]["status"] == "confirmed"
-    assert len(orders.stored) == 2 and orders.stock == {100: 8, 1001: 7}  # stored once
+    assert len(orders.orders) == 2 and mysql_stock(orders) == {100: 8, 1001: 7}  # stored once
 
 
 def test_a_redis_failure_while_giving_back_a_rejected_order_is_retried() -> None:
     orders, stock = world()
-    orders.stock[100] = 1  # MySQL has less than Redis believed: the guard rejects
+    orders.save_products([Product(100, "HOT-100", "Console", 49_900, 1)])  # MySQL has less than Redis believed
     message = reserve(stock, (100, 2))
-    stock.fail(1, "release")
+    fail_next(stock, "release", 1)
 
     assert settle_batch(orders, stock, [message]) == [message[0]]
     assert stock.pending() == {100: 2} and stock.available([100]) == {100: 8}
@@ -66,4 +77,4 @@ def test_a_redis_failure_while_giving_back_a_rejected_order_is_retried() -> None
     assert stock.pending() == {} and stock.available([100]) == {100: 10}  # given back, once
     assert settle_batch(orders, stock, [message]) == []
     assert stock.available([100]) == {100: 10}
-    assert [s.status for s in orders.settled.values()] == ["rejected"]
+    assert [status for status, _ in settled(orders)] == ["rejected"]
