@@ -66,7 +66,9 @@ def build(
 ) -> Surge:
     """Real adapters unless a fake is passed in."""
     redis_client = connect(settings.redis_url)
-    sqs = SqsQueue(sqs_client(settings.sqs_endpoint_url, settings.aws_region), settings.queue_urls)
+    sqs = SqsQueue(
+        sqs_client(settings.sqs_endpoint_url, settings.aws_region, wire=settings.sqs_wire), settings.queue_urls
+    )
     if queue is None:
         batching = settings.sqs_batching
         queue = BatchingSender(sqs, settings.sqs_batch_wait_ms, settings.sqs_batch_senders) if batching else sqs

@@ -49,6 +49,8 @@ class Settings:
     sqs_batching: bool = False
     sqs_batch_wait_ms: float = 2.0
     sqs_batch_senders: int = 4
+    # the hot SQS calls through our lean JSON-protocol client; SQS_WIRE=0 sends them through boto3
+    sqs_wire: bool = True
     admin_key: str = ""
     # or the name/ARN of a Secrets Manager secret holding it (read once, on first use)
     admin_key_secret_id: str = ""
@@ -86,6 +88,7 @@ class Settings:
             sqs_batching=_env_bool("SQS_BATCHING", cls.sqs_batching),
             sqs_batch_wait_ms=float(_env("SQS_BATCH_WAIT_MS", str(cls.sqs_batch_wait_ms))),
             sqs_batch_senders=int(_env("SQS_BATCH_SENDERS", str(cls.sqs_batch_senders))),
+            sqs_wire=_env_bool("SQS_WIRE", cls.sqs_wire),
             admin_key=_env("ADMIN_KEY", ""),
             admin_key_secret_id=_env("ADMIN_KEY_SECRET_ID", ""),
             rate_limit_enabled=_env_bool("RATE_LIMIT_ENABLED", cls.rate_limit_enabled),

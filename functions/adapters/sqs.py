@@ -24,10 +24,14 @@ from functions.errors import DependencyDown
 _SQS_ERRORS = (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError)
 
 
-def sqs_client(endpoint_url: str | None, region: str, pool: int = 64, read_timeout: float = 5) -> Any:
+def sqs_client(
+    endpoint_url: str | None, region: str, pool: int = 64, read_timeout: float = 5, wire: bool = False
+) -> Any:
     """A boto3 SQS client that fails fast (a 503 beats a hung request).
 
-    Long-polling consumers pass a ``read_timeout`` above their ``WaitTimeSeconds``."""
+    Long-polling consumers pass a ``read_timeout`` above their ``WaitTimeSeconds``.
+    ``wire``: the hot calls (send, receive, delete…) go through ``WireSqsClient``, which
+    costs a fraction of boto3's CPU per call; everything else still goes through boto3."""
     kwargs: dict[str, Any] = {}
     if endpoint_url and not os.environ.get("AWS_ACCESS_KEY_ID"):
         # emulators accept any credentials; never needed against real AWS
@@ -39,7 +43,12 @@ def sqs_client(endpoint_url: str | None, region: str, pool: int = 64, read_timeo
         max_pool_connections=pool,
     )
     session = boto3.session.Session()
-    return session.client("sqs", endpoint_url=endpoint_url, region_name=region, config=config, **kwargs)
+    client = session.client("sqs", endpoint_url=endpoint_url, region_name=region, config=config, **kwargs)
+    if wire:
+        from functions.adapters.sqs_wire import WireSqsClient
+
+        return WireSqsClient(client)
+    return client
 
 
 def _attributes(attributes: dict[str, str] | None) -> dict[str, Any]:

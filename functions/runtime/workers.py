@@ -27,7 +27,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     # long polls wait up to 5 s: the read timeout must outlast them
-    client = sqs_client(settings.sqs_endpoint_url, settings.aws_region, read_timeout=15)
+    client = sqs_client(settings.sqs_endpoint_url, settings.aws_region, read_timeout=15, wire=settings.sqs_wire)
     per_queue = int(os.environ.get("POLLERS_PER_QUEUE", "2"))
     pollers = [
         SqsPoller(client, mapping, stop, settings.aws_region) for mapping in mappings_of(app) for _ in range(per_queue)
