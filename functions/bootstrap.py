@@ -21,6 +21,7 @@ from functions.adapters.redis_client import connect
 from functions.adapters.redis_metrics import RedisMetricStore
 from functions.adapters.redis_payments import RedisPaymentCounters
 from functions.adapters.redis_ratelimit import RedisRateLimiter
+from functions.adapters.redis_statistics import RedisStatistics
 from functions.adapters.redis_stock import RedisStock
 from functions.adapters.sqs import BatchingSender, SqsQueue, sqs_client
 from functions.checkout.service import CheckoutService
@@ -73,9 +74,10 @@ def build(
         batching = settings.sqs_batching
         queue = BatchingSender(sqs, settings.sqs_batch_wait_ms, settings.sqs_batch_senders) if batching else sqs
     db = MySqlConnections(MySqlTarget.from_url(settings.mysql_url))
-    counters = counters or RedisPaymentCounters(
+    redis_counters = RedisPaymentCounters(
         redis_client, settings.redis_prefix, settings.payment_marker_ttl_seconds, settings.stats_window_seconds
     )
+    counters = counters or redis_counters
     ledger = ledger or MySqlPaymentLedger(db)
     idempotency = RedisIdempotency(redis_client, settings.redis_prefix, settings.idempotency_ttl_seconds)
     metrics = Metrics(RedisMetricStore(redis_client, settings.redis_prefix), emf=emf_wanted())
@@ -90,7 +92,8 @@ def build(
     checkout = CheckoutService(
         stock, queue, orders, idempotency, settings.queue_name("orders"), settings.default_currency
     )
-    statistics = StatisticsService(counters)
+    reconcile_key = f"{settings.redis_prefix}reconcile:last"
+    statistics = StatisticsService(RedisStatistics(redis_client, redis_counters, stock, reconcile_key))
     statistics.add_section("queues", queue_depths.section)
     app = Surge(
         settings=settings,
@@ -121,12 +124,6 @@ def wire_checkout(app: Surge) -> None:
     """The orders statistics section and the stock reconcile step."""
     from functions.reconcile.stock import reconcile_stock
 
-    def last_reconcile() -> str | None:
-        try:
-            return app.redis.get(f"{app.settings.redis_prefix}reconcile:last")  # type: ignore[return-value]
-        except redis.RedisError:
-            return None  # the section still shows the live figures
-
     def orders_drained() -> bool:
         try:
             depth = app.sqs.depth(app.settings.queue_name("orders"))
@@ -134,7 +131,7 @@ def wire_checkout(app: Surge) -> None:
             return False
         return depth["visible"] == 0 and depth["in_flight"] == 0
 
-    app.statistics.add_section("orders", orders_section(app.stock, app.settings.default_currency, last_reconcile))
+    app.statistics.add_section("orders", orders_section(app.settings.default_currency))
     app.reconcilers["stock"] = lambda now_s: reconcile_stock(app.stock, app.orders, orders_drained())
 
 

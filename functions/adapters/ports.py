@@ -60,12 +60,29 @@ class PaymentCounters(Protocol):
 
     def window(self, first_second: int, last_second: int) -> dict[str, Aggregate]: ...
 
-    def second_counts(self, first_second: int, last_second: int) -> list[int]:
-        """How many payments (all currencies) were accepted in each second of the span, oldest first."""
-
     def replace_seconds(self, currency: str, minute: int, buckets: Sequence[SecondBucket]) -> None: ...
 
     def minute_aggregates(self, first_second: int, last_second: int) -> dict[tuple[str, int], Aggregate]: ...
+
+
+@dataclass(frozen=True)
+class StatisticsRead:
+    """Everything ``GET /statistics`` shows from the hot store, read at once."""
+
+    payments: dict[str, Aggregate]
+    # payments (all currencies) in each second of the window, oldest first; None unless asked
+    second_counts: list[int] | None
+    orders: dict[str, list[int]]  # per currency: [orders, revenue cents, units]
+    best_sellers: list[tuple[int, int, int | None]]  # (product id, units sold, available)
+    sold_out: tuple[int, list[int]]  # how many products are sold out, and some of their ids
+    last_reconcile: str | None  # the last reconcile report (JSON)
+
+
+class StatisticsStore(Protocol):
+    def read(
+        self, first_second: int, last_second: int, series: bool, best_sellers: int, sold_out: int
+    ) -> StatisticsRead:
+        """The figures of [first, last] in one round trip; ``DependencyDown`` if the store is down."""
 
 
 class PaymentLedger(Protocol):

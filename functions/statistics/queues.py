@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from functions.adapters.ports import MessageQueue
+from functions.adapters.ports import MessageQueue, StatisticsRead
 from functions.errors import DependencyDown
 from functions.statistics.window import Window
 from functions.telemetry.metrics import Increments, series_name
@@ -77,7 +77,7 @@ class QueueDepths:
         if self._on_refresh is not None:
             self._on_refresh(self._cached)
 
-    def section(self, window: Window) -> dict[str, Any]:
+    def section(self, window: Window, read: StatisticsRead | None = None) -> dict[str, Any]:
         """The ``queues`` section of ``GET /statistics``."""
         return self.snapshot()
 

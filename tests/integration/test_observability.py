@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import redis
 
+from functions.adapters.redis_statistics import RedisStatistics
 from functions.adapters.sqs import ensure_queues, sqs_client
 from functions.bootstrap import build, use
 from functions.errors import DependencyDown
@@ -72,11 +73,13 @@ def test_second_counts_put_each_payment_in_its_second_across_minutes_and_currenc
             n += 1
             currency = "EUR" if i % 2 else "USD"
             counters.record(Payment(f"01J0000000000000000000{n:04d}", 100 + n, currency, second * 1000 + i))
-    counts = counters.second_counts(first, last)
+    store = RedisStatistics(surge_app.redis, counters, surge_app.stock, "unused")
+    counts = store.read(first, last, True, 5, 20).second_counts
     assert len(counts) == 100
     assert {first + i: c for i, c in enumerate(counts) if c} == placed
     # a narrower span cuts at the right seconds
-    assert counters.second_counts(first + 10, first + 40) == [3] + [0] * 29 + [1]
+    assert store.read(first + 10, first + 40, True, 5, 20).second_counts == [3] + [0] * 29 + [1]
+    assert store.read(first, last, False, 5, 20).second_counts is None
 
 
 def _park_in_dlq(settings: Any, count: int) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from functions.adapters.ports import Aggregate, SecondBucket
+from functions.adapters.ports import Aggregate, SecondBucket, StatisticsRead
 from functions.statistics.service import StatisticsService
 from functions.statistics.window import Window, figures
 
@@ -32,6 +32,19 @@ class FakeCounters:
     def replace_seconds(self, currency: str, minute: int, buckets: Sequence[SecondBucket]) -> None: ...
     def minute_aggregates(self, first_second: int, last_second: int) -> dict[tuple[str, int], Aggregate]:
         return {}
+
+
+class FakeStatistics:
+    """The statistics store over ``FakeCounters``: payments only, nothing sold."""
+
+    def __init__(self, counters: FakeCounters | None = None) -> None:
+        self.counters = counters or FakeCounters()
+
+    def read(self, first: int, last: int, series: bool, best_sellers: int, sold_out: int) -> StatisticsRead:
+        counts = [
+            sum(a.count for (_, s), a in self.counters.seconds.items() if s == sec) for sec in range(first, last + 1)
+        ]
+        return StatisticsRead(self.counters.window(first, last), counts if series else None, {}, [], (0, []), None)
 
 
 def test_window_covers_exactly_the_last_n_seconds() -> None:
@@ -61,7 +74,7 @@ def test_payments_outside_the_window_are_not_counted() -> None:
     counters.add("EUR", now - 1199, 100)  # first second inside
     counters.add("EUR", now, 300)  # this second
     counters.add("USD", now - 5, 5000)
-    service = StatisticsService(counters, clock=lambda: now + 0.7)
+    service = StatisticsService(FakeStatistics(counters), clock=lambda: now + 0.7)
     snapshot = service.snapshot(1200, "EUR")
     assert snapshot["payments"]["count"] == 2
     assert snapshot["payments"]["total"] == "4.00"
@@ -72,6 +85,15 @@ def test_payments_outside_the_window_are_not_counted() -> None:
 
 
 def test_sections_are_added_to_the_snapshot() -> None:
-    service = StatisticsService(FakeCounters(), clock=lambda: 1000)
-    service.add_section("orders", lambda window: {"count": window.seconds})
-    assert service.snapshot(30, "EUR")["orders"] == {"count": 30}
+    service = StatisticsService(FakeStatistics(), clock=lambda: 1000)
+    service.add_section("orders", lambda window, read: {"count": window.seconds, "sold_out": read.sold_out[0]})
+    assert service.snapshot(30, "EUR")["orders"] == {"count": 30, "sold_out": 0}
+
+
+def test_the_series_is_one_count_per_second_of_the_window() -> None:
+    counters = FakeCounters()
+    counters.add("EUR", 995, 100)
+    counters.add("USD", 995, 100)
+    snapshot = StatisticsService(FakeStatistics(counters), clock=lambda: 1000).snapshot(10, "EUR", series=True)
+    assert snapshot["payments_per_second"]["counts"] == [0, 0, 0, 0, 2, 0, 0, 0, 0, 0]  # 991…1000
+    assert "payments_per_second" not in StatisticsService(FakeStatistics(counters)).snapshot(10, "EUR")
