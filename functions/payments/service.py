@@ -80,7 +80,8 @@ class PaymentService:
         except DependencyDown as exc:
             # Durable in SQS already: the client keeps its 202; reconcile rebuilds the counters.
             logger.warning("payment accepted but not counted", extra={"payment_id": payment.id, "reason": str(exc)})
-        logger.info("payment accepted", extra={"payment_id": payment.id, "amount": payment.amount})
+        # DEBUG: ~25 µs of CPU per line at INFO; the worker's batch line names every id at INFO
+        logger.debug("payment accepted", extra={"payment_id": payment.id, "amount": payment.amount})
         return payment.accepted_body()
 
     def store_directly(self, request: PaymentRequest, *, request_id: str) -> dict[str, Any]:

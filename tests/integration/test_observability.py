@@ -48,13 +48,13 @@ def _metric(values: dict[str, float], name: str, **labels: str) -> float:
 
 @pytest.fixture
 def log_lines() -> Iterator[Callable[[], list[dict[str, Any]]]]:
-    """A function returning every JSON line the Powertools logger wrote so far, at INFO."""
+    """A function returning every JSON line the Powertools logger wrote so far, at DEBUG."""
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.setFormatter(logger.registered_formatter)  # the very formatter of the real output
     level = logger.log_level
     logger.addHandler(handler)
-    logger.setLevel("INFO")
+    logger.setLevel("DEBUG")
     try:
         yield lambda: [json.loads(line) for line in stream.getvalue().splitlines() if line.strip()]
     finally:
@@ -224,7 +224,11 @@ def test_one_payment_is_followed_from_request_to_mysql_by_its_id(
     assert "payment accepted" in messages and "payment stored" in messages, lines
     assert all(line.get("payment_id") == payment_id for line in mine if line["message"].startswith("payment "))
     stored = next(line for line in mine if line["message"] == "payment stored")
-    assert stored["level"] == "INFO" and stored["service"] == "surge" and stored["message_id"]
+    assert stored["level"] == "DEBUG" and stored["service"] == "surge" and stored["message_id"]
+    # at INFO (the default) no line per payment; the batch line names the payment
+    assert all(line["level"] == "DEBUG" for line in mine if line["message"].startswith("payment "))
+    [batch] = [line for line in lines if payment_id in line.get("payment_ids", [])]
+    assert batch["message"] == "payment batch stored" and batch["level"] == "INFO"
     # nothing of another request carries this id, and the batch line carries none
     other = [line for line in lines if line.get("payment_id") not in (None, payment_id)]
     assert other and all(line.get("correlation_id") != request_id for line in other)
