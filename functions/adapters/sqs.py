@@ -11,8 +11,6 @@ import os
 import queue
 import threading
 import time
-from concurrent.futures import Future
-from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 import boto3
@@ -114,6 +112,20 @@ class SqsQueue:
         }
 
 
+class _Pending:
+    """One caller's message and, once sent, its result. ``done`` is a plain lock held until
+    then: one C-level wake-up per message, cheaper than a ``Future`` and its ``Condition``."""
+
+    __slots__ = ("attributes", "body", "done", "result")
+
+    def __init__(self, body: str, attributes: dict[str, str] | None):
+        self.body = body
+        self.attributes = attributes
+        self.result: str | Exception = DependencyDown("sqs", None)
+        self.done = threading.Lock()
+        self.done.acquire()
+
+
 class BatchingSender:
     """Coalesces concurrent ``send`` calls into ``SendMessageBatch`` calls, per queue.
 
@@ -129,31 +141,32 @@ class BatchingSender:
         self._target = target
         self._max_wait = max_wait_ms / 1000
         self._senders = senders
-        self._lanes: dict[str, queue.Queue[tuple[str, dict[str, str] | None, Future[str]]]] = {}
+        self._lanes: dict[str, queue.SimpleQueue[_Pending]] = {}
         self._lock = threading.Lock()
         self._collecting: dict[str, threading.Lock] = {}
         self.batches = 0  # SendMessageBatch calls and messages sent, for the benchmark
         self.messages = 0
 
     def send(self, queue_name: str, body: str, attributes: dict[str, str] | None = None) -> str:
-        future: Future[str] = Future()
-        self._lane(queue_name).put((body, attributes, future))
-        try:
-            # boto3's own timeouts (1 s connect, 5 s read, 2 attempts) end a send sooner
-            return future.result(timeout=15)
-        except FutureTimeout as exc:
-            raise DependencyDown("sqs", exc) from exc
+        pending = _Pending(body, attributes)
+        self._lane(queue_name).put(pending)
+        # the client's own timeouts (1 s connect, 5 s read, 3 attempts) end a send sooner
+        if not pending.done.acquire(timeout=15):
+            raise DependencyDown("sqs", TimeoutError("SQS send did not finish in 15 s"))
+        if isinstance(pending.result, Exception):
+            raise pending.result
+        return pending.result
 
     def depth(self, queue_name: str) -> dict[str, int]:
         return self._target.depth(queue_name)
 
-    def _lane(self, queue_name: str) -> queue.Queue[tuple[str, dict[str, str] | None, Future[str]]]:
+    def _lane(self, queue_name: str) -> queue.SimpleQueue[_Pending]:
         lane = self._lanes.get(queue_name)
         if lane is None:
             with self._lock:
                 lane = self._lanes.get(queue_name)
                 if lane is None:
-                    lane = self._lanes[queue_name] = queue.Queue()
+                    lane = self._lanes[queue_name] = queue.SimpleQueue()
                     self._collecting[queue_name] = threading.Lock()
                     for n in range(self._senders):
                         threading.Thread(
@@ -161,9 +174,7 @@ class BatchingSender:
                         ).start()
         return lane
 
-    def _take_batch(
-        self, lane: queue.Queue[tuple[str, dict[str, str] | None, Future[str]]]
-    ) -> list[tuple[str, dict[str, str] | None, Future[str]]]:
+    def _take_batch(self, lane: queue.SimpleQueue[_Pending]) -> list[_Pending]:
         batch = [lane.get()]
         deadline = time.monotonic() + self._max_wait
         while len(batch) < self.MAX_BATCH:
@@ -181,21 +192,22 @@ class BatchingSender:
                 break
         return batch
 
-    def _run(self, queue_name: str, lane: queue.Queue[tuple[str, dict[str, str] | None, Future[str]]]) -> None:
+    def _run(self, queue_name: str, lane: queue.SimpleQueue[_Pending]) -> None:
         collecting = self._collecting[queue_name]
         while True:
             # One sender collects at a time, the others send: idle senders waiting side by
             # side would split simultaneous requests into batches of one or two.
             with collecting:
                 batch = self._take_batch(lane)
-            results = self._target.send_batch(queue_name, [(body, attrs) for body, attrs, _ in batch])
+            try:
+                results = self._target.send_batch(queue_name, [(p.body, p.attributes) for p in batch])
+            except Exception as exc:  # never leave a caller waiting on a sender that died
+                results = [DependencyDown("sqs", exc)] * len(batch)
             self.batches += 1
             self.messages += len(batch)
-            for (_, _, future), result in zip(batch, results, strict=True):
-                if isinstance(result, Exception):
-                    future.set_exception(result)
-                else:
-                    future.set_result(result)
+            for pending, result in zip(batch, results, strict=True):
+                pending.result = result
+                pending.done.release()
 
 
 def ensure_queues(client: Any, main: str, dlq: str, max_receive_count: int, visibility_timeout: int) -> str:
