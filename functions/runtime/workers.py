@@ -10,6 +10,7 @@ import os
 import signal
 import sys
 import threading
+from dataclasses import replace
 
 from functions.adapters.sqs import sqs_client
 from functions.config import get_settings
@@ -29,9 +30,10 @@ def main() -> int:
     # long polls wait up to 5 s: the read timeout must outlast them
     client = sqs_client(settings.sqs_endpoint_url, settings.aws_region, read_timeout=15, wire=settings.sqs_wire)
     per_queue = int(os.environ.get("POLLERS_PER_QUEUE", "2"))
-    pollers = [
-        SqsPoller(client, mapping, stop, settings.aws_region) for mapping in mappings_of(app) for _ in range(per_queue)
-    ]
+    mappings = mappings_of(app)
+    if os.environ.get("BATCH_WINDOW_SECONDS"):  # local tuning; AWS uses the handlers' own window
+        mappings = [replace(m, window_seconds=float(os.environ["BATCH_WINDOW_SECONDS"])) for m in mappings]
+    pollers = [SqsPoller(client, mapping, stop, settings.aws_region) for mapping in mappings for _ in range(per_queue)]
     for poller in pollers:
         poller.start()
     if os.environ.get("SCHEDULES", "1") != "0":
