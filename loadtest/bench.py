@@ -408,6 +408,16 @@ def locust_seed_002(host: str, out: Path, seconds: int) -> dict[str, float]:
     return report.aggregate(out / "locust")
 
 
+def audit_drained(base: str, accepted: dict[str, list[str]], initial_stock: dict[int, int] | None = None) -> Any:
+    """Wait until the worker has stored everything, then audit ``accepted`` (kind -> ids)."""
+    from loadtest import harness
+    from loadtest.audit import audit
+
+    depths = harness.wait_drained(timeout=300)
+    dlqs = {q: n for q, n in depths.items() if q.endswith("-dlq")}
+    return audit(accepted, lambda: json.loads(_get(f"{base}/statistics")), dlqs, initial_stock=initial_stock)
+
+
 def units_sold(product_id: int, initial: dict[int, int]) -> int | None:
     """Units of ``product_id`` sold according to MySQL: its initial stock minus what is left."""
     from functions.bootstrap import surge
@@ -433,7 +443,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from functions.checkout.admin import HOT_PRODUCT_ID, catalogue, load_catalogue, reset
     from functions.config import Settings
     from loadtest import harness
-    from loadtest.audit import audit, read_accepted
+    from loadtest.audit import read_accepted
     from loadtest.run import reset_and_load
 
     out = Path(args.out or REPO / "var" / "bench" / time.strftime("%Y%m%dT%H%M%S"))
@@ -503,11 +513,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 ids=payment_ids, connections=CLIENTS, seconds=args.short_seconds,
             )  # fmt: skip
         phases["chalice_local"] = local.row(202)
-        depths = harness.wait_drained(timeout=300)
-        paid = audit(
-            {"payment": payment_ids}, lambda: json.loads(_get(f"{base}/statistics")),
-            {q: n for q, n in depths.items() if q.endswith("-dlq")},
-        )  # fmt: skip
+        paid = audit_drained(base, {"payment": payment_ids})
         report["audit_payments"] = [c.__dict__ for c in paid.checks]
 
         say("6/8 flash sale")
@@ -515,22 +521,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         load_catalogue(surge())
         sale, order_ids = flash_sale(target, seconds=120, rate=550)
         phases["flash_sale"] = sale.row(202)
-        depths = harness.wait_drained(timeout=300)
-
-        sold = audit(
-            {"order": order_ids}, lambda: json.loads(_get(f"{base}/statistics")),
-            {q: n for q, n in depths.items() if q.endswith("-dlq")}, initial_stock={p.id: p.stock for p in catalogue()},
-        )  # fmt: skip
+        sold = audit_drained(base, {"order": order_ids}, {p.id: p.stock for p in catalogue()})
         report["audit_orders"] = [c.__dict__ for c in sold.checks]
 
         say(f"7/8 bursts of {args.burst} checkouts at once: sold out (409), then fresh stock (202)")
         burst_rows, burst_ids = bursts(base, args.burst)
         phases.update(burst_rows)
-        depths = harness.wait_drained(timeout=300)
-        burst_audit = audit(
-            {"order": burst_ids}, lambda: json.loads(_get(f"{base}/statistics")),
-            {q: n for q, n in depths.items() if q.endswith("-dlq")}, initial_stock={p.id: p.stock for p in catalogue()},
-        )  # fmt: skip
+        burst_audit = audit_drained(base, {"order": burst_ids}, {p.id: p.stock for p in catalogue()})
         report["audit_burst"] = [c.__dict__ for c in burst_audit.checks]
 
         say(f"8/8 seed 002's Locust profile, {args.locust_seconds}s: the floor (null app), then Surge")
@@ -538,11 +535,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             phases["locust_floor"] = locust_seed_002(null_base, out / "locust-floor", args.locust_seconds)
         initial = reset_and_load(True)
         phases["locust_seed_002"] = locust_seed_002(base, out / "locust-surge", args.locust_seconds)
-        depths = harness.wait_drained(timeout=300)
-        seed = audit(
-            read_accepted(out / "locust-surge" / "ids"), lambda: json.loads(_get(f"{base}/statistics")),
-            {q: n for q, n in depths.items() if q.endswith("-dlq")}, initial_stock=initial,
-        )  # fmt: skip
+        seed = audit_drained(base, read_accepted(out / "locust-surge" / "ids"), initial)
         phases["locust_seed_002"]["hot_units_sold"] = units_sold(HOT_PRODUCT_ID, initial or {})
         report["audit_locust"] = [c.__dict__ for c in seed.checks]
         report["audit_ok"] = paid.ok and sold.ok and burst_audit.ok and seed.ok
@@ -560,7 +553,6 @@ def soak(args: argparse.Namespace) -> dict[str, Any]:
     every 30 s (printed as it goes), then the audit of every accepted id."""
     from functions.checkout.admin import reset
     from loadtest import harness
-    from loadtest.audit import audit
 
     say = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
     shape = StackShape(args.gateway_workers, args.gateway_threads, args.batch_wait_ms, args.pollers, args.senders)
@@ -591,11 +583,7 @@ def soak(args: argparse.Namespace) -> dict[str, Any]:
         )  # fmt: skip
         stop.set()
         thread.join()
-        depths = harness.wait_drained(timeout=300)
-        paid = audit(
-            {"payment": ids}, lambda: json.loads(_get(f"{base}/statistics")),
-            {q: n for q, n in depths.items() if q.endswith("-dlq")},
-        )  # fmt: skip
+        paid = audit_drained(base, {"payment": ids})
     report["soak"] = figures.row(202)
     report["audit_payments"] = [c.__dict__ for c in paid.checks]
     report["audit_ok"] = paid.ok
