@@ -173,7 +173,9 @@ class WireSqsClient:
         self._fallback = fallback
         self._endpoint = meta.endpoint_url
         parts = urlsplit(self._endpoint)
-        self._host = parts.netloc
+        default_port = 443 if parts.scheme == "https" else 80
+        # the Host header http.client sends (no default port), which is the one signed
+        self._host = parts.hostname if parts.port in (None, default_port) else f"{parts.hostname}:{parts.port}"
         self._path = parts.path or "/"
         # the credentials botocore resolved (explicit keys, env, role…), refreshed by botocore
         self._credentials = fallback._request_signer._credentials

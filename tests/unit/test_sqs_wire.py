@@ -270,3 +270,17 @@ def test_other_calls_go_through_boto3(server: Recorder) -> None:
     _, wire = clients(server.url)
     assert wire.create_queue(QueueName="new")["QueueUrl"].endswith("/new")
     assert server.requests[0]["headers"]["User-Agent"].startswith("Boto3/")
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "host"),
+    [
+        ("https://sqs.eu-west-1.amazonaws.com", "sqs.eu-west-1.amazonaws.com"),
+        ("https://sqs.eu-west-1.amazonaws.com:443", "sqs.eu-west-1.amazonaws.com"),
+        ("http://127.0.0.1:4566", "127.0.0.1:4566"),
+    ],
+)
+def test_the_signed_host_is_the_one_sent(endpoint: str, host: str) -> None:
+    wire = WireSqsClient(sqs_client(endpoint, "eu-west-1"))
+    assert wire._host == host
+    assert "SignedHeaders=content-type;host;" in wire._headers("SendMessage", b"{}")["Authorization"]
