@@ -53,7 +53,7 @@ from loadtest.harness import REPO, StackShape, use_namespace
 from loadtest.loadgen import Request, Result, Target, generate
 
 CLIENTS = 64
-HOT_PRICE = "499.00"  # functions.checkout.admin.catalogue(): product 100 costs 499.00
+HOT_PRICE = "499.00"  # functions.checkout.catalogue.catalogue(): product 100 costs 499.00
 
 
 @dataclass
@@ -316,7 +316,7 @@ def chalice_local(log: Path) -> Iterator[str]:
 
 def flash_sale(target: Target, seconds: float, rate: float) -> tuple[Figures, list[str]]:
     """550 checkouts/s (97 % for product 100) until 100 is sold out or ``seconds`` pass."""
-    from functions.checkout.admin import HOT_PRODUCT_ID
+    from functions.checkout.catalogue import HOT_PRODUCT_ID
 
     def request() -> Request:
         hunter = random.random() < 0.97
@@ -380,13 +380,13 @@ def bursts(base: str, n: int) -> tuple[dict[str, Any], list[str]]:
     """``n`` checkouts of the sold-out product 100 at once (409s), then on a fresh catalogue
     ``n`` of product 100 at once (202s); returns both bursts and the accepted order ids."""
     from functions.bootstrap import surge
-    from functions.checkout.admin import HOT_PRODUCT_ID, load_catalogue, reset
+    from functions.checkout.catalogue import HOT_PRODUCT_ID
     from loadtest.burst import fire
 
     body: Callable[[int], bytes] = lambda _i: checkout_body(HOT_PRODUCT_ID)  # noqa: E731
     sold_out = asyncio.run(fire(base, "POST", "/checkout", body, n))
-    reset(surge())
-    load_catalogue(surge())
+    surge().operator.reset()
+    surge().operator.load_catalogue()
     fresh = CpuMeter()
     before = fresh.read()
     accepted = asyncio.run(fire(base, "POST", "/checkout", body, n))
@@ -420,10 +420,17 @@ def audit_drained(base: str, accepted: dict[str, list[str]], initial_stock: dict
 
 def units_sold(product_id: int, initial: dict[int, int]) -> int | None:
     """Units of ``product_id`` sold according to MySQL: its initial stock minus what is left."""
-    from functions.bootstrap import surge
+    from functions.adapters.mysql import MySqlTarget
+    from functions.config import Settings
 
-    product = surge().orders.product(product_id)
-    return None if product is None or product_id not in initial else initial[product_id] - product.stock
+    conn = MySqlTarget.from_url(Settings.from_env().mysql_url).connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT stock FROM products WHERE id = %s", (product_id,))
+            row = cur.fetchone()
+    finally:
+        conn.close()
+    return None if row is None or product_id not in initial else initial[product_id] - int(row[0])
 
 
 def machine() -> dict[str, Any]:
@@ -440,7 +447,7 @@ def machine() -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from functions.checkout.admin import HOT_PRODUCT_ID, catalogue, load_catalogue, reset
+    from functions.checkout.catalogue import HOT_PRODUCT_ID, catalogue
     from functions.config import Settings
     from loadtest import harness
     from loadtest.audit import read_accepted
@@ -457,7 +464,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         from functions.bootstrap import surge
 
         target = Target.of(base)
-        reset(surge())
+        surge().operator.reset()
         report["rss_idle_mb"] = CpuMeter().rss_mb()
         say("1/8 SQS emulator ceiling")
         phases["sqs_emulator"] = sqs_ceiling()
@@ -517,8 +524,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         report["audit_payments"] = [c.__dict__ for c in paid.checks]
 
         say("6/8 flash sale")
-        reset(surge())
-        load_catalogue(surge())
+        surge().operator.reset()
+        surge().operator.load_catalogue()
         sale, order_ids = flash_sale(target, seconds=120, rate=550)
         phases["flash_sale"] = sale.row(202)
         sold = audit_drained(base, {"order": order_ids}, {p.id: p.stock for p in catalogue()})
@@ -551,7 +558,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 def soak(args: argparse.Namespace) -> dict[str, Any]:
     """``POST /payment`` at 550 req/s for ``--soak-seconds``, RSS of every process group
     every 30 s (printed as it goes), then the audit of every accepted id."""
-    from functions.checkout.admin import reset
     from loadtest import harness
 
     say = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
@@ -562,7 +568,7 @@ def soak(args: argparse.Namespace) -> dict[str, Any]:
     with harness.own_stack(shape) as base:
         from functions.bootstrap import surge
 
-        reset(surge())
+        surge().operator.reset()
         meter, stop = CpuMeter(), threading.Event()
         say("RSS (MB) every 30 s: t_s " + " ".join(STACK_GROUPS))
 

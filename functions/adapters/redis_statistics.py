@@ -6,19 +6,20 @@ products and the last reconcile report: one EVALSHA instead of five or six calls
 
 from __future__ import annotations
 
+import json
+
 import redis
 
-from functions.adapters.ports import Aggregate, StatisticsRead
-from functions.adapters.redis_client import script
+from functions.adapters.redis_client import redis_down, script
 from functions.adapters.redis_payments import RedisPaymentCounters
 from functions.adapters.redis_stock import RedisStock
-from functions.errors import DependencyDown
+from functions.statistics.model import Aggregate, StatisticsRead
 
 
 class RedisStatistics:
     """Reads the keys ``counters`` and ``stock`` write. Example::
 
-    RedisStatistics(client, counters, stock, "surge:reconcile:last").read(first, last, False, 5, 20)
+    RedisStatistics(client, counters, stock, reconcile_log.key).read(first, last, False, 5, 20)
     """
 
     def __init__(self, client: redis.Redis, counters: RedisPaymentCounters, stock: RedisStock, reconcile_key: str):
@@ -36,10 +37,8 @@ class RedisStatistics:
         self, first_second: int, last_second: int, series: bool, best_sellers: int, sold_out: int
     ) -> StatisticsRead:
         args = [*self._prefixes, first_second, last_second, "1" if series else "0", best_sellers, sold_out]
-        try:
+        with redis_down():
             payments, counts, orders, best, sold, reconcile = self._script(keys=self._keys, args=args)
-        except redis.RedisError as exc:
-            raise DependencyDown("redis", exc) from exc
         return StatisticsRead(
             payments={str(row[0]): Aggregate(*(int(v) for v in row[1:])) for row in payments},
             second_counts=[int(c) for c in counts] if series else None,
@@ -48,5 +47,5 @@ class RedisStatistics:
                 (int(pid), int(float(units)), None if int(left) < 0 else int(left)) for pid, units, left in best
             ],
             sold_out=(int(sold[0]), sorted(int(pid) for pid in sold[1:])),
-            last_reconcile=reconcile,
+            last_reconcile=json.loads(reconcile) if reconcile else None,
         )

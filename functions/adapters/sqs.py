@@ -7,7 +7,6 @@ entries, waiting at most a few ms) and answers each caller only for its own entr
 
 from __future__ import annotations
 
-import os
 import queue
 import threading
 import time
@@ -17,6 +16,7 @@ import boto3
 import botocore.exceptions
 from botocore.config import Config
 
+from functions.config import aws_keys_configured
 from functions.errors import DependencyDown
 
 _SQS_ERRORS = (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError)
@@ -31,7 +31,7 @@ def sqs_client(
     ``wire``: the hot calls (send, receive, delete…) go through ``WireSqsClient``, which
     costs a fraction of boto3's CPU per call; everything else still goes through boto3."""
     kwargs: dict[str, Any] = {}
-    if endpoint_url and not os.environ.get("AWS_ACCESS_KEY_ID"):
+    if endpoint_url and not aws_keys_configured():
         # emulators accept any credentials; never needed against real AWS
         kwargs.update(aws_access_key_id="test", aws_secret_access_key="test")
     config = Config(

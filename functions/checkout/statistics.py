@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
-from functions.adapters.ports import StatisticsRead
 from functions.money import format_cents
+from functions.statistics.model import StatisticsRead
 from functions.statistics.window import Window
 
 
@@ -23,7 +22,7 @@ def orders_section(currency: str) -> Callable[[Window, StatisticsRead], dict[str
     def section(window: Window, read: StatisticsRead) -> dict[str, Any]:
         count, cents, units = read.orders.get(currency, [0, 0, 0])
         sold_out, some = read.sold_out
-        raw = read.last_reconcile
+        last = read.last_reconcile
         return {
             "currency": currency,
             "count": count,
@@ -34,7 +33,7 @@ def orders_section(currency: str) -> Callable[[Window, StatisticsRead], dict[str
                 {"product_id": pid, "sold": sold, "available": available} for pid, sold, available in read.best_sellers
             ],
             "sold_out": {"count": sold_out, "product_ids": some},
-            "stock_reconcile": json.loads(raw).get("stock") if raw else None,
+            "stock_reconcile": last.get("stock") if last else None,
         }
 
     return section

@@ -12,8 +12,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from functions.adapters.ports import MessageQueue, StatisticsRead
 from functions.errors import DependencyDown
+from functions.ports import MessageQueue
+from functions.statistics.model import StatisticsRead
 from functions.statistics.window import Window
 from functions.telemetry.metrics import Increments, series_name
 

@@ -6,8 +6,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from functions.adapters.ports import Aggregate, StatisticsRead, StatisticsStore
-from functions.errors import DependencyDown, ServiceUnavailable
+from functions.ports import StatisticsStore
+from functions.statistics.model import Aggregate, StatisticsRead
 from functions.statistics.window import Window, figures
 
 # Other capabilities (checkout…) add their own section: name -> fn(window, read) -> dict,
@@ -30,11 +30,8 @@ class StatisticsService:
     def snapshot(self, window_seconds: int, currency: str, series: bool = False) -> dict[str, Any]:
         """The figures of the window; with ``series`` also the count of payments in each second."""
         window = Window(int(self._clock()), window_seconds)
-        try:
-            read = self._store.read(window.first, window.last, series, BEST_SELLERS, SOLD_OUT_LISTED)
-            extra = {name: section(window, read) for name, section in self._sections.items()}
-        except DependencyDown as exc:
-            raise ServiceUnavailable("statistics store unavailable") from exc
+        read = self._store.read(window.first, window.last, series, BEST_SELLERS, SOLD_OUT_LISTED)
+        extra = {name: section(window, read) for name, section in self._sections.items()}
         by_currency = read.payments
         if read.second_counts is not None:
             # all currencies, oldest second first: the dashboard's payments-per-second chart
