@@ -17,10 +17,9 @@ from functions.statistics.model import Aggregate, StatisticsRead
 
 
 class RedisStatistics:
-    """Reads the keys ``counters`` and ``stock`` write. Example::
-
-    RedisStatistics(client, counters, stock, reconcile_log.key).read(first, last, False, 5, 20)
-    """
+    """Reads the keys ``counters`` and ``stock`` write, and the reconcile log's key; the
+    wiring builds it from those adapters. ``read(first, last, series, best_sellers, sold_out)``
+    is one EVALSHA (the integration tests read it against a real Redis)."""
 
     def __init__(self, client: redis.Redis, counters: RedisPaymentCounters, stock: RedisStock, reconcile_key: str):
         self._script = script(client, "statistics")

@@ -45,7 +45,19 @@ _MAX_BACKOFF = 20.0
 
 class SigV4Signer:
     """AWS Signature Version 4 for one service and region; the signing key is derived
-    once per day and secret, not on every request as botocore does."""
+    once per day and secret, not on every request as botocore does.
+
+    >>> from botocore.credentials import Credentials
+    >>> headers = {"X-Amz-Target": "AmazonSQS.SendMessage", "Content-Type": "application/x-amz-json-1.0"}
+    >>> SigV4Signer("eu-west-1").sign(
+    ...     "sqs.eu-west-1.amazonaws.com", "/", headers, b"{}", Credentials("AKID", "secret"), "20261201T101500Z"
+    ... )
+    >>> credential, signed, signature = headers["Authorization"].split(", ")
+    >>> credential
+    'AWS4-HMAC-SHA256 Credential=AKID/20261201/eu-west-1/sqs/aws4_request'
+    >>> signed
+    'SignedHeaders=content-type;host;x-amz-date;x-amz-target'
+    """
 
     def __init__(self, region: str, service: str = "sqs"):
         self.region = region
@@ -161,10 +173,8 @@ class WireSqsClient:
 
     Timeouts, pool size and retries come from the boto3 client's config.
 
-    Example::
-
-        client = WireSqsClient(boto3_sqs_client)
-        client.send_message_batch(QueueUrl=url, Entries=[{"Id": "0", "MessageBody": "…"}])
+    ``sqs_client(endpoint, region, wire=True)`` builds one around a boto3 client; it is
+    called exactly as that client is (``send_message_batch(QueueUrl=…, Entries=[…])``).
     """
 
     def __init__(self, fallback: Any, sleep: Any = time.sleep):

@@ -1,0 +1,31 @@
+"""Capture the JSON log lines of ``functions.observability.logger`` (unit tests)."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from functions.observability import logger
+
+
+@contextmanager
+def captured_logs(level: str = "INFO") -> Iterator[list[dict[str, Any]]]:
+    """The lines logged at ``level`` or above inside the block, parsed, in the list yielded
+    (filled on exit)."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logger.registered_formatter)
+    before = logger.log_level
+    logger.addHandler(handler)
+    logger.setLevel(level)
+    lines: list[dict[str, Any]] = []
+    try:
+        yield lines
+    finally:
+        logger.setLevel(before)
+        logger._logger.removeHandler(handler)
+        lines.extend(json.loads(line) for line in stream.getvalue().splitlines())
