@@ -21,6 +21,7 @@ from functions.adapters.redis_keyspace import RedisKeyspace, RedisReconcileLog
 from functions.adapters.redis_metrics import RedisMetricStore
 from functions.adapters.redis_payments import RedisPaymentCounters
 from functions.adapters.redis_ratelimit import RedisRateLimiter
+from functions.adapters.redis_statistics import RedisStatistics
 from functions.adapters.redis_stock import RedisStock
 from functions.adapters.schema import MySqlTables
 from functions.adapters.sqs import BatchingSender, SqsQueue, sqs_client
@@ -79,14 +80,17 @@ def wire(
 ) -> tuple[Surge, Adapters]:
     """Real adapters unless a fake is passed in; the services, and the adapters behind them."""
     redis_client = connect(settings.redis_url)
-    sqs = SqsQueue(sqs_client(settings.sqs_endpoint_url, settings.aws_region), settings.queue_urls)
+    sqs = SqsQueue(
+        sqs_client(settings.sqs_endpoint_url, settings.aws_region, wire=settings.sqs_wire), settings.queue_urls
+    )
     if queue is None:
         batching = settings.sqs_batching
         queue = BatchingSender(sqs, settings.sqs_batch_wait_ms, settings.sqs_batch_senders) if batching else sqs
     db = MySqlConnections(mysql_target(settings))
-    counters = counters or RedisPaymentCounters(
+    redis_counters = RedisPaymentCounters(
         redis_client, settings.redis_prefix, settings.payment_marker_ttl_seconds, settings.stats_window_seconds
     )
+    counters = counters or redis_counters
     ledger = ledger or MySqlPaymentLedger(db)
     idempotency = RedisIdempotency(redis_client, settings.redis_prefix, settings.idempotency_ttl_seconds)
     metrics = Metrics(RedisMetricStore(redis_client, settings.redis_prefix), emf=emf_wanted(settings))
@@ -102,6 +106,7 @@ def wire(
         stock, queue, orders, idempotency, settings.queue_name("orders"), settings.default_currency
     )
     keyspace = RedisKeyspace(redis_client, settings.redis_prefix)
+    reconcile_log = RedisReconcileLog(redis_client, settings.redis_prefix)
     tables = MySqlTables(db)
     reconcile = ReconcileService(
         counters,
@@ -109,15 +114,15 @@ def wire(
         sqs,
         stock,
         orders,
-        RedisReconcileLog(redis_client, settings.redis_prefix),
+        reconcile_log,
         settings.queue_name("payments"),
         settings.queue_name("orders"),
         settings.stats_window_seconds,
         settings.reservation_timeout_seconds,
     )
-    statistics = StatisticsService(counters)
+    statistics = StatisticsService(RedisStatistics(redis_client, redis_counters, stock, reconcile_log.key))
     statistics.add_section("queues", queue_depths.section, operator_only=True)
-    statistics.add_section("orders", orders_section(stock, settings.default_currency, reconcile.last_report))
+    statistics.add_section("orders", orders_section(settings.default_currency))
     health = HealthService(
         {
             "redis": keyspace.ping,

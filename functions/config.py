@@ -63,6 +63,8 @@ class Settings:
     sqs_batching: bool = False
     sqs_batch_wait_ms: float = 2.0
     sqs_batch_senders: int = 4
+    # the hot SQS calls through our lean JSON-protocol client; SQS_WIRE=0 sends them through boto3
+    sqs_wire: bool = True
     admin_key: str = ""
     # or the name/ARN of a Secrets Manager secret holding it (read once, on first use)
     admin_key_secret_id: str = ""
@@ -86,6 +88,8 @@ class Settings:
     on_lambda: bool = False
     # the local worker process (functions.runtime.workers)
     pollers_per_queue: int = 2
+    # how long a local poller keeps filling a batch; None: each handler's own batching window
+    batch_window_seconds: float | None = None
     schedules_enabled: bool = True
     schedule_speedup: float = 1.0
     # the embedded SQS emulator's executable; empty: the one ./surge setup installs
@@ -117,6 +121,7 @@ class Settings:
             sqs_batching=_env_bool("SQS_BATCHING", cls.sqs_batching),
             sqs_batch_wait_ms=float(_env("SQS_BATCH_WAIT_MS", str(cls.sqs_batch_wait_ms))),
             sqs_batch_senders=int(_env("SQS_BATCH_SENDERS", str(cls.sqs_batch_senders))),
+            sqs_wire=_env_bool("SQS_WIRE", cls.sqs_wire),
             admin_key=_env("ADMIN_KEY", ""),
             admin_key_secret_id=_env("ADMIN_KEY_SECRET_ID", ""),
             rate_limit_enabled=_env_bool("RATE_LIMIT_ENABLED", cls.rate_limit_enabled),
@@ -128,6 +133,7 @@ class Settings:
             metrics_sink=_env("METRICS_SINK", "").lower(),
             on_lambda=bool(_env("AWS_LAMBDA_FUNCTION_NAME", "")),
             pollers_per_queue=int(_env("POLLERS_PER_QUEUE", str(cls.pollers_per_queue))),
+            batch_window_seconds=float(window) if (window := _env("BATCH_WINDOW_SECONDS", "")) else None,
             schedules_enabled=_env("SCHEDULES", "1") != "0",
             schedule_speedup=float(_env("SCHEDULE_SPEEDUP", str(cls.schedule_speedup))),
             ministack_bin=_env("MINISTACK_BIN", ""),

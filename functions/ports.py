@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 from functions.checkout.model import Claim, Held, Item, Order, Product, Reservation, Settlement, StoredOrder
 from functions.payments.model import Payment, StoredPayment
-from functions.statistics.model import Aggregate, SecondBucket
+from functions.statistics.model import Aggregate, SecondBucket, StatisticsRead
 
 
 class MessageQueue(Protocol):
@@ -32,12 +32,16 @@ class PaymentCounters(Protocol):
 
     def window(self, first_second: int, last_second: int) -> dict[str, Aggregate]: ...
 
-    def second_counts(self, first_second: int, last_second: int) -> list[int]:
-        """How many payments (all currencies) were accepted in each second of the span, oldest first."""
-
     def replace_seconds(self, currency: str, minute: int, buckets: Sequence[SecondBucket]) -> None: ...
 
     def minute_aggregates(self, first_second: int, last_second: int) -> dict[tuple[str, int], Aggregate]: ...
+
+
+class StatisticsStore(Protocol):
+    def read(
+        self, first_second: int, last_second: int, series: bool, best_sellers: int, sold_out: int
+    ) -> StatisticsRead:
+        """The figures of [first, last] in one round trip; ``DependencyDown`` if the store is down."""
 
 
 class PaymentLedger(Protocol):

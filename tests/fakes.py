@@ -49,7 +49,7 @@ from functions.ports import (
     StockGate,
     Tables,
 )
-from functions.statistics.model import Aggregate, SecondBucket
+from functions.statistics.model import Aggregate, SecondBucket, StatisticsRead
 
 
 def _utc(ms: int) -> datetime:
@@ -691,3 +691,27 @@ _tables: Tables = FakeTables()
 _dead_letters: DeadLetters = FakeDeadLetters()
 _reconcile_log: ReconcileLog = FakeReconcileLog()
 _metric_store: MetricStore = FakeMetricStore()
+
+
+class FakeStatistics:
+    """The one-read statistics store over the fake counters and stock gate (as Redis answers it)."""
+
+    def __init__(
+        self,
+        counters: FakePaymentCounters,
+        stock: FakeStockGate | None = None,
+        last_reconcile: dict[str, Any] | None = None,
+    ) -> None:
+        self.counters = counters
+        self.stock = stock or FakeStockGate()
+        self.last_reconcile = last_reconcile
+
+    def read(self, first: int, last: int, series: bool, best_sellers: int, sold_out: int) -> StatisticsRead:
+        return StatisticsRead(
+            payments=self.counters.window(first, last),
+            second_counts=self.counters.second_counts(first, last) if series else None,
+            orders=self.stock.window(first, last),
+            best_sellers=self.stock.best_sellers(best_sellers),
+            sold_out=self.stock.sold_out(sold_out),
+            last_reconcile=self.last_reconcile,
+        )

@@ -13,18 +13,19 @@ from functions.observability import logger
 
 
 @contextmanager
-def captured_logs() -> Iterator[list[dict[str, Any]]]:
-    """The lines logged inside the block, parsed, in the list yielded (filled on exit)."""
+def captured_logs(level: str = "INFO") -> Iterator[list[dict[str, Any]]]:
+    """The lines logged at ``level`` or above inside the block, parsed, in the list yielded
+    (filled on exit)."""
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.setFormatter(logger.registered_formatter)
-    level = logger.log_level
+    before = logger.log_level
     logger.addHandler(handler)
-    logger.setLevel("INFO")
+    logger.setLevel(level)
     lines: list[dict[str, Any]] = []
     try:
         yield lines
     finally:
-        logger.setLevel(level)
+        logger.setLevel(before)
         logger._logger.removeHandler(handler)
         lines.extend(json.loads(line) for line in stream.getvalue().splitlines())

@@ -28,7 +28,10 @@ def connect(url: str) -> redis.Redis:
 
 @cache
 def lua_source(name: str) -> str:
-    return (LUA_DIR / f"{name}.lua").read_text()
+    """The script's text, each ``--#include <name>`` line replaced by that file (Redis
+    runs one self-contained chunk: shared functions are pasted in, not required)."""
+    lines = (LUA_DIR / f"{name}.lua").read_text().splitlines(keepends=True)
+    return "".join(lua_source(line.split()[1]) if line.startswith("--#include ") else line for line in lines)
 
 
 def script(client: redis.Redis, name: str) -> redis.commands.core.Script:

@@ -47,13 +47,13 @@ class RedisReconcileLog:
 
     def __init__(self, client: redis.Redis, prefix: str):
         self._client = client
-        self._key = f"{prefix}reconcile:last"
+        self.key = f"{prefix}reconcile:last"
 
     def save(self, report: dict[str, Any]) -> None:
         with redis_down():
-            self._client.set(self._key, json.dumps(report), ex=RECONCILE_REPORT_TTL)
+            self._client.set(self.key, json.dumps(report), ex=RECONCILE_REPORT_TTL)
 
     def last(self) -> dict[str, Any] | None:
         with redis_down():
-            raw = self._client.get(self._key)
+            raw = self._client.get(self.key)
         return json.loads(raw) if raw else None

@@ -8,7 +8,6 @@ per-second fields (``c:<s>``, ``s:<s>``, ``mn:<s>``, ``mx:<s>``) and the minute 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from functools import cached_property
 from typing import Any
 
 import redis
@@ -30,7 +29,7 @@ class RedisPaymentCounters:
         # keep a minute for as long as any window can still reach it, plus slack
         self._stats_ttl = window_seconds + 300
         self._record = script(client, "record_payment")
-        self._window = BucketWindow(
+        self.buckets = BucketWindow(
             client, f"{prefix}stats:pay:", self._currencies_key, ["c:sum", "s:sum", "mn:min", "mx:max"]
         )
 
@@ -82,7 +81,7 @@ class RedisPaymentCounters:
             raise ValueError(f"window span must be 0-{self.MAX_SPAN_SECONDS} s")
         return {
             cur: Aggregate(count, total, low, high)
-            for cur, (count, total, low, high) in self._window.read(first_second, last_second).items()
+            for cur, (count, total, low, high) in self.buckets.read(first_second, last_second).items()
         }
 
     def minute_aggregates(self, first_second: int, last_second: int) -> dict[tuple[str, int], Aggregate]:
@@ -129,17 +128,3 @@ class RedisPaymentCounters:
             pipe.sadd(self._currencies_key, currency)
         with redis_down():
             pipe.execute()
-
-    def second_counts(self, first_second: int, last_second: int) -> list[int]:
-        """Payments in each second of the span (all currencies), oldest first; one Lua call."""
-        try:
-            counts = self._second_counts(
-                keys=[self._currencies_key], args=[f"{self._prefix}stats:pay:", first_second, last_second, "c"]
-            )
-        except redis.RedisError as exc:
-            raise DependencyDown("redis", exc) from exc
-        return [int(c) for c in counts]
-
-    @cached_property
-    def _second_counts(self) -> redis.commands.core.Script:
-        return script(self._client, "second_counts")

@@ -53,6 +53,7 @@ class RedisStock:
     def __init__(self, client: redis.Redis, prefix: str, marker_ttl: int, window_seconds: int):
         self._client = client
         self._p = prefix
+        self.product_prefix = f"{prefix}product:"
         self._marker_ttl = marker_ttl
         self._stats_ttl = window_seconds + 300  # as long as a window can reach a minute, plus slack
         self._reserve = script(client, "reserve_stock")
@@ -60,11 +61,11 @@ class RedisStock:
         self._confirm = script(client, "confirm_order")
         self._claim = script(client, "claim_orders")
         self._load = script(client, "load_stock")
-        self._window = BucketWindow(client, f"{prefix}stats:ord:", self._series_key, ["c:sum", "s:sum", "u:sum"])
+        self.buckets = BucketWindow(client, f"{prefix}stats:ord:", self._series_key, ["c:sum", "s:sum", "u:sum"])
 
     # key names
     def product_key(self, product_id: int) -> str:
-        return f"{self._p}product:{product_id}"
+        return f"{self.product_prefix}{product_id}"
 
     def _marker_key(self, order_id: str) -> str:
         return f"{self._p}order:{order_id}"
@@ -77,7 +78,7 @@ class RedisStock:
         return f"{self._p}stock:pending"
 
     @property
-    def _soldout_key(self) -> str:
+    def soldout_key(self) -> str:
         return f"{self._p}stock:soldout"
 
     @property
@@ -85,7 +86,7 @@ class RedisStock:
         return f"{self._p}stock:reservations"
 
     @property
-    def _sold_key(self) -> str:
+    def sold_key(self) -> str:
         return f"{self._p}stats:ord:sold"
 
     @property
@@ -98,8 +99,8 @@ class RedisStock:
             self._marker_key(order_id),
             self._minute_key(currency, accepted_ms),
             self._series_key,
-            self._sold_key,
-            self._soldout_key,
+            self.sold_key,
+            self.soldout_key,
             self._reservations_key,
             *(self.product_key(i.product_id) for i in items),
         ]
@@ -126,8 +127,8 @@ class RedisStock:
             self._pending_key,
             self._marker_key(order.id),
             self._minute_key(order.currency, order.accepted_ms),
-            self._sold_key,
-            self._soldout_key,
+            self.sold_key,
+            self.soldout_key,
             self._reservations_key,
             *(self.product_key(i.product_id) for i in order.items),
         ]
@@ -221,7 +222,7 @@ class RedisStock:
         pipe = self._client.pipeline(transaction=False)
         for p in products:
             self._load(
-                keys=[self.product_key(p.id), self._pending_key, self._soldout_key],
+                keys=[self.product_key(p.id), self._pending_key, self.soldout_key],
                 args=[p.id, p.stock, p.price_cents, p.sku, p.name, "force" if force else "missing"],
                 client=pipe,
             )
@@ -249,12 +250,12 @@ class RedisStock:
         return {int(k): int(v) for k, v in raw.items()}
 
     def window(self, first_second: int, last_second: int) -> dict[str, list[int]]:
-        return self._window.read(first_second, last_second)
+        return self.buckets.read(first_second, last_second)
 
     def best_sellers(self, limit: int) -> list[tuple[int, int, int | None]]:
         try:
             top: list[tuple[str, float]] = self._client.zrevrange(  # type: ignore[assignment]  # withscores=True: (member, score) pairs
-                self._sold_key, 0, limit - 1, withscores=True
+                self.sold_key, 0, limit - 1, withscores=True
             )
         except redis.RedisError as exc:
             raise DependencyDown("redis", exc) from exc
@@ -264,8 +265,8 @@ class RedisStock:
 
     def sold_out(self, limit: int) -> tuple[int, list[int]]:
         pipe = self._client.pipeline(transaction=False)
-        pipe.scard(self._soldout_key)
-        pipe.srandmember(self._soldout_key, limit)
+        pipe.scard(self.soldout_key)
+        pipe.srandmember(self.soldout_key, limit)
         try:
             count, some = pipe.execute()
         except redis.RedisError as exc:

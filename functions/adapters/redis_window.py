@@ -31,14 +31,14 @@ class BucketWindow:
 
     def __init__(self, client: redis.Redis, key_prefix: str, series_key: str, fields: Sequence[str]):
         self._script = script(client, "bucket_window")
-        self._key_prefix = key_prefix
-        self._series_key = series_key
+        self.key_prefix = key_prefix
+        self.series_key = series_key
         self._fields = list(fields)
 
     def read(self, first_second: int, last_second: int) -> dict[str, list[int]]:
         try:
             rows = self._script(
-                keys=[self._series_key], args=[self._key_prefix, first_second, last_second, *self._fields]
+                keys=[self.series_key], args=[self.key_prefix, first_second, last_second, *self._fields]
             )
         except redis.RedisError as exc:
             raise DependencyDown("redis", exc) from exc

@@ -10,8 +10,6 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from concurrent.futures import Future
-from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 import boto3
@@ -24,10 +22,14 @@ from functions.errors import DependencyDown
 _SQS_ERRORS = (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError)
 
 
-def sqs_client(endpoint_url: str | None, region: str, pool: int = 64, read_timeout: float = 5) -> Any:
+def sqs_client(
+    endpoint_url: str | None, region: str, pool: int = 64, read_timeout: float = 5, wire: bool = False
+) -> Any:
     """A boto3 SQS client that fails fast (a 503 beats a hung request).
 
-    Long-polling consumers pass a ``read_timeout`` above their ``WaitTimeSeconds``."""
+    Long-polling consumers pass a ``read_timeout`` above their ``WaitTimeSeconds``.
+    ``wire``: the hot calls (send, receive, delete…) go through ``WireSqsClient``, which
+    costs a fraction of boto3's CPU per call; everything else still goes through boto3."""
     kwargs: dict[str, Any] = {}
     if endpoint_url and not aws_keys_configured():
         # emulators accept any credentials; never needed against real AWS
@@ -39,7 +41,12 @@ def sqs_client(endpoint_url: str | None, region: str, pool: int = 64, read_timeo
         max_pool_connections=pool,
     )
     session = boto3.session.Session()
-    return session.client("sqs", endpoint_url=endpoint_url, region_name=region, config=config, **kwargs)
+    client = session.client("sqs", endpoint_url=endpoint_url, region_name=region, config=config, **kwargs)
+    if wire:
+        from functions.adapters.sqs_wire import WireSqsClient
+
+        return WireSqsClient(client)
+    return client
 
 
 def _attributes(attributes: dict[str, str] | None) -> dict[str, Any]:
@@ -105,6 +112,20 @@ class SqsQueue:
         }
 
 
+class _Pending:
+    """One caller's message and, once sent, its result. ``done`` is a plain lock held until
+    then: one C-level wake-up per message, cheaper than a ``Future`` and its ``Condition``."""
+
+    __slots__ = ("attributes", "body", "done", "result")
+
+    def __init__(self, body: str, attributes: dict[str, str] | None):
+        self.body = body
+        self.attributes = attributes
+        self.result: str | Exception = DependencyDown("sqs", None)
+        self.done = threading.Lock()
+        self.done.acquire()
+
+
 class BatchingSender:
     """Coalesces concurrent ``send`` calls into ``SendMessageBatch`` calls, per queue.
 
@@ -122,31 +143,32 @@ class BatchingSender:
         self._target = target
         self._max_wait = max_wait_ms / 1000
         self._senders = senders
-        self._lanes: dict[str, queue.Queue[tuple[str, dict[str, str] | None, Future[str]]]] = {}
+        self._lanes: dict[str, queue.SimpleQueue[_Pending]] = {}
         self._lock = threading.Lock()
         self._collecting: dict[str, threading.Lock] = {}
         self.batches = 0  # SendMessageBatch calls and messages sent, for the benchmark
         self.messages = 0
 
     def send(self, queue_name: str, body: str, attributes: dict[str, str] | None = None) -> str:
-        future: Future[str] = Future()
-        self._lane(queue_name).put((body, attributes, future))
-        try:
-            # boto3's own timeouts (1 s connect, 5 s read, 2 attempts) end a send sooner
-            return future.result(timeout=15)
-        except FutureTimeout as exc:
-            raise DependencyDown("sqs", exc) from exc
+        pending = _Pending(body, attributes)
+        self._lane(queue_name).put(pending)
+        # the client's own timeouts (1 s connect, 5 s read, 3 attempts) end a send sooner
+        if not pending.done.acquire(timeout=15):
+            raise DependencyDown("sqs", TimeoutError("SQS send did not finish in 15 s"))
+        if isinstance(pending.result, Exception):
+            raise pending.result
+        return pending.result
 
     def depth(self, queue_name: str) -> dict[str, int]:
         return self._target.depth(queue_name)
 
-    def _lane(self, queue_name: str) -> queue.Queue[tuple[str, dict[str, str] | None, Future[str]]]:
+    def _lane(self, queue_name: str) -> queue.SimpleQueue[_Pending]:
         lane = self._lanes.get(queue_name)
         if lane is None:
             with self._lock:
                 lane = self._lanes.get(queue_name)
                 if lane is None:
-                    lane = self._lanes[queue_name] = queue.Queue()
+                    lane = self._lanes[queue_name] = queue.SimpleQueue()
                     self._collecting[queue_name] = threading.Lock()
                     for n in range(self._senders):
                         threading.Thread(
@@ -154,9 +176,7 @@ class BatchingSender:
                         ).start()
         return lane
 
-    def _take_batch(
-        self, lane: queue.Queue[tuple[str, dict[str, str] | None, Future[str]]]
-    ) -> list[tuple[str, dict[str, str] | None, Future[str]]]:
+    def _take_batch(self, lane: queue.SimpleQueue[_Pending]) -> list[_Pending]:
         batch = [lane.get()]
         deadline = time.monotonic() + self._max_wait
         while len(batch) < self.MAX_BATCH:
@@ -174,21 +194,22 @@ class BatchingSender:
                 break
         return batch
 
-    def _run(self, queue_name: str, lane: queue.Queue[tuple[str, dict[str, str] | None, Future[str]]]) -> None:
+    def _run(self, queue_name: str, lane: queue.SimpleQueue[_Pending]) -> None:
         collecting = self._collecting[queue_name]
         while True:
             # One sender collects at a time, the others send: idle senders waiting side by
             # side would split simultaneous requests into batches of one or two.
             with collecting:
                 batch = self._take_batch(lane)
-            results = self._target.send_batch(queue_name, [(body, attrs) for body, attrs, _ in batch])
+            try:
+                results = self._target.send_batch(queue_name, [(p.body, p.attributes) for p in batch])
+            except Exception as exc:  # never leave a caller waiting on a sender that died
+                results = [DependencyDown("sqs", exc)] * len(batch)
             self.batches += 1
             self.messages += len(batch)
-            for (_, _, future), result in zip(batch, results, strict=True):
-                if isinstance(result, Exception):
-                    future.set_exception(result)
-                else:
-                    future.set_result(result)
+            for pending, result in zip(batch, results, strict=True):
+                pending.result = result
+                pending.done.release()
 
 
 def ensure_queues(client: Any, main: str, dlq: str, max_receive_count: int, visibility_timeout: int) -> str:

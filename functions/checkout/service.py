@@ -252,9 +252,12 @@ def settle_batch(
             )
             failed.append(mid)
             continue
-        log = logger.info if settled.status == "confirmed" else logger.warning
+        # confirmed: DEBUG (the batch line names them at INFO); rejected: always a WARNING
+        log = logger.debug if settled.status == "confirmed" else logger.warning
         log(f"order {settled.status}", extra={"order_id": order.id, "reason": settled.reason})
     set_correlation_id(None)
+    if parsed:
+        logger.info("order batch settled", extra={"size": len(parsed), "order_ids": [o.id for _, o in parsed]})
     return failed
 
 

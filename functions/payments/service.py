@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -86,7 +87,8 @@ class PaymentService:
         except DependencyDown as exc:
             # Durable in SQS already: the client keeps its 202; reconcile rebuilds the counters.
             logger.warning("payment accepted but not counted", extra={"payment_id": payment.id, "reason": str(exc)})
-        logger.info("payment accepted", extra={"payment_id": payment.id, "amount": payment.amount})
+        # DEBUG: ~25 µs of CPU per line at INFO; the worker's batch line names every id at INFO
+        logger.debug("payment accepted", extra={"payment_id": payment.id, "amount": payment.amount})
         return payment.accepted_body()
 
     def store_directly(self, request: PaymentRequest, *, request_id: str) -> dict[str, Any]:
@@ -159,11 +161,16 @@ def store_batch(
         logger.warning("payment batch not stored; it will come back", extra={"reason": str(exc)})
         failed.extend(mid for mid, _ in parsed)
     else:
-        for mid, payment in parsed:
-            set_correlation_id(payment.request_id or request_ids.get(mid))
-            logger.info("payment stored", extra={"payment_id": payment.id, "message_id": mid})
+        if logger.log_level <= logging.DEBUG:  # one line per payment: LOG_LEVEL=DEBUG only
+            for mid, payment in parsed:
+                set_correlation_id(payment.request_id or request_ids.get(mid))
+                logger.debug("payment stored", extra={"payment_id": payment.id, "message_id": mid})
         set_correlation_id(None)
-        logger.info("payment batch stored", extra={"size": len(parsed), "inserted": inserted})
+        # at INFO, one line per batch names every payment: a payment is still found by its id
+        payment_ids = [p.id for _, p in parsed]
+        logger.info(
+            "payment batch stored", extra={"size": len(parsed), "inserted": inserted, "payment_ids": payment_ids}
+        )
     finally:
         set_correlation_id(None)
     return failed
@@ -187,7 +194,7 @@ def _store_one_by_one(
                 extra={"payment_id": payment.id, "message_id": mid, "reason": str(exc)},
             )
             failed.append(mid)
-        else:
+        else:  # one by one: rare, so each at INFO
             logger.info("payment stored", extra={"payment_id": payment.id, "message_id": mid})
     set_correlation_id(None)
     return failed

@@ -62,6 +62,14 @@ def wait_healthy(url: str, timeout: float = 30) -> bool:
 Children = list[tuple[str, "subprocess.Popen[bytes]"]]
 
 
+def granian_command(wsgi_app: str, options: StackOptions) -> list[str]:
+    """granian serving ``wsgi_app`` (``module:attribute``) as the gateway is served."""
+    granian = str(Path(sys.executable).with_name("granian"))
+    return [granian, "--interface", "wsgi", "--host", options.host, "--port", str(options.port),
+            "--workers", str(options.gateway_workers), "--blocking-threads", str(options.gateway_threads),
+            "--backlog", "2048", "--working-dir", str(REPO), "--log-level", "warning", wsgi_app]  # fmt: skip
+
+
 def start_app_processes(env: dict[str, str], options: StackOptions) -> Children:
     """The gateway (granian, several processes) and the worker process, with ``env``."""
     gateway_env = {
@@ -71,12 +79,8 @@ def start_app_processes(env: dict[str, str], options: StackOptions) -> Children:
         # here 1,024): the 5,501st keep-alive client of a flash sale would wait for seconds
         "GRANIAN_BACKPRESSURE": env.get("GRANIAN_BACKPRESSURE", "16384"),
     }
-    granian = str(Path(sys.executable).with_name("granian"))
     gateway = subprocess.Popen(
-        [granian, "--interface", "wsgi", "--host", options.host, "--port", str(options.port),
-         "--workers", str(options.gateway_workers), "--blocking-threads", str(options.gateway_threads),
-         "--backlog", "2048", "--working-dir", str(REPO), "--log-level", "warning",
-         "functions.runtime.wsgi:application"],
+        granian_command("functions.runtime.wsgi:application", options),
         env=gateway_env, cwd=REPO, start_new_session=True,
     )  # fmt: skip
     workers = subprocess.Popen(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import signal
 import sys
 import threading
+from dataclasses import replace
 
 from functions.adapters.sqs import sqs_client
 from functions.config import get_settings
@@ -25,11 +26,12 @@ def main() -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     # long polls wait up to 5 s: the read timeout must outlast them
-    client = sqs_client(settings.sqs_endpoint_url, settings.aws_region, read_timeout=15)
+    client = sqs_client(settings.sqs_endpoint_url, settings.aws_region, read_timeout=15, wire=settings.sqs_wire)
     per_queue = settings.pollers_per_queue
-    pollers = [
-        SqsPoller(client, mapping, stop, settings.aws_region) for mapping in mappings_of(app) for _ in range(per_queue)
-    ]
+    mappings = mappings_of(app)
+    if settings.batch_window_seconds is not None:  # local tuning; AWS uses the handlers' own window
+        mappings = [replace(m, window_seconds=settings.batch_window_seconds) for m in mappings]
+    pollers = [SqsPoller(client, mapping, stop, settings.aws_region) for mapping in mappings for _ in range(per_queue)]
     for poller in pollers:
         poller.start()
     if settings.schedules_enabled:

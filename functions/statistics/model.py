@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -34,3 +35,16 @@ class SecondBucket:
     currency: str
     second: int
     aggregate: Aggregate
+
+
+@dataclass(frozen=True)
+class StatisticsRead:
+    """Everything ``GET /statistics`` shows from the hot store, read at once."""
+
+    payments: dict[str, Aggregate]
+    # payments (all currencies) in each second of the window, oldest first; None unless asked
+    second_counts: list[int] | None
+    orders: dict[str, list[int]]  # per currency: [orders, revenue cents, units]
+    best_sellers: list[tuple[int, int, int | None]]  # (product id, units sold, available)
+    sold_out: tuple[int, list[int]]  # how many products are sold out, and some of their ids
+    last_reconcile: dict[str, Any] | None  # the last reconcile report

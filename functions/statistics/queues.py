@@ -14,6 +14,7 @@ from typing import Any
 
 from functions.errors import DependencyDown
 from functions.ports import MessageQueue
+from functions.statistics.model import StatisticsRead
 from functions.statistics.window import Window
 from functions.telemetry.metrics import Increments, series_name
 
@@ -78,7 +79,7 @@ class QueueDepths:
         if self._on_refresh is not None:
             self._on_refresh(self._cached)
 
-    def section(self, window: Window) -> dict[str, Any]:
+    def section(self, window: Window, read: StatisticsRead | None = None) -> dict[str, Any]:
         """The ``queues`` section of ``GET /statistics``."""
         return self.snapshot()
 

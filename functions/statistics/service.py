@@ -6,17 +6,21 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from functions.ports import PaymentCounters
-from functions.statistics.model import Aggregate
+from functions.ports import StatisticsStore
+from functions.statistics.model import Aggregate, StatisticsRead
 from functions.statistics.window import Window, figures
 
-# Other capabilities (checkout…) add their own section: name -> fn(window) -> dict.
-Section = Callable[[Window], dict[str, Any]]
+# Other capabilities (checkout…) add their own section: name -> fn(window, read) -> dict,
+# shaped from the one read of the store (a section must not go back to Redis).
+Section = Callable[[Window, StatisticsRead], dict[str, Any]]
+
+BEST_SELLERS = 5
+SOLD_OUT_LISTED = 20
 
 
 class StatisticsService:
-    def __init__(self, counters: PaymentCounters, clock: Callable[[], float] = time.time):
-        self._counters = counters
+    def __init__(self, store: StatisticsStore, clock: Callable[[], float] = time.time):
+        self._store = store
         self._clock = clock
         self._sections: dict[str, Section] = {}
         self._operator_only: set[str] = set()
@@ -33,14 +37,13 @@ class StatisticsService:
         """The figures of the window; with ``series`` also the count of payments in each second;
         without ``operator`` the operator-only sections are left out."""
         window = Window(int(self._clock()), window_seconds)
-        counts: list[int] | None = None
-        by_currency = self._counters.window(window.first, window.last)
-        if series:
-            counts = self._counters.second_counts(window.first, window.last)
+        read = self._store.read(window.first, window.last, series, BEST_SELLERS, SOLD_OUT_LISTED)
         shown = [name for name in self._sections if operator or name not in self._operator_only]
-        extra = {name: self._sections[name](window) for name in shown}
-        if counts is not None:
+        extra = {name: self._sections[name](window, read) for name in shown}
+        by_currency = read.payments
+        if read.second_counts is not None:
             # all currencies, oldest second first: the dashboard's payments-per-second chart
+            counts = read.second_counts
             extra["payments_per_second"] = {"from": _iso(window.first), "step_seconds": 1, "counts": counts}
         return {
             "window_seconds": window.seconds,

@@ -78,9 +78,10 @@ class ContractQueues:
         return list(response.get("Messages", []))
 
 
-@pytest.fixture
-def queues(sqs_endpoint: str) -> Iterator[ContractQueues]:
-    client = sqs_client(sqs_endpoint, "us-east-1")
+@pytest.fixture(params=["boto3", "wire"])
+def queues(sqs_endpoint: str, request: pytest.FixtureRequest) -> Iterator[ContractQueues]:
+    """Through boto3, and through the wire client the gateway and the workers use."""
+    client = sqs_client(sqs_endpoint, "us-east-1", wire=request.param == "wire")
     name = f"surge-c{RUN_ID}-{uuid.uuid4().hex[:8]}"
     url = ensure_queues(client, name, f"{name}-dlq", MAX_RECEIVE_COUNT, VISIBILITY_TIMEOUT)
     dlq_url = client.get_queue_url(QueueName=f"{name}-dlq")["QueueUrl"]

@@ -379,7 +379,7 @@ handlers = {
 print(json.dumps({
     "handlers": handlers,
     "store_payments": type(store_payments).__name__,
-    "lua": all(lua_source(name) for name in ("record_payment", "bucket_window", "reserve_stock")),
+    "lua": all(lua_source(name) for name in ("record_payment", "bucket_window", "reserve_stock", "statistics")),
     "sql": sorted(p.name for p in SQL_DIR.glob("*.sql")),
     "files": {m: sys.modules[m].__file__ for m in ("app", "functions", "pymysql", "redis", "hiredis", "chalice")},
     "python": "%d.%d" % sys.version_info[:2],

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import redis
 
+from functions.adapters.redis_statistics import RedisStatistics
 from functions.adapters.sqs import ensure_queues, sqs_client
 from functions.bootstrap import build, use
 from functions.observability import logger
@@ -47,13 +48,13 @@ def _metric(values: dict[str, float], name: str, **labels: str) -> float:
 
 @pytest.fixture
 def log_lines() -> Iterator[Callable[[], list[dict[str, Any]]]]:
-    """A function returning every JSON line the Powertools logger wrote so far, at INFO."""
+    """A function returning every JSON line the Powertools logger wrote so far, at DEBUG."""
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.setFormatter(logger.registered_formatter)  # the very formatter of the real output
     level = logger.log_level
     logger.addHandler(handler)
-    logger.setLevel("INFO")
+    logger.setLevel("DEBUG")
     try:
         yield lambda: [json.loads(line) for line in stream.getvalue().splitlines() if line.strip()]
     finally:
@@ -72,11 +73,13 @@ def test_second_counts_put_each_payment_in_its_second_across_minutes_and_currenc
             n += 1
             currency = "EUR" if i % 2 else "USD"
             counters.record(Payment(f"01J0000000000000000000{n:04d}", 100 + n, currency, second * 1000 + i))
-    counts = counters.second_counts(first, last)
+    store = RedisStatistics(surge_app.redis, counters, surge_app.stock, "unused")
+    counts = store.read(first, last, True, 5, 20).second_counts
     assert len(counts) == 100
     assert {first + i: c for i, c in enumerate(counts) if c} == placed
     # a narrower span cuts at the right seconds
-    assert counters.second_counts(first + 10, first + 40) == [3] + [0] * 29 + [1]
+    assert store.read(first + 10, first + 40, True, 5, 20).second_counts == [3] + [0] * 29 + [1]
+    assert store.read(first, last, False, 5, 20).second_counts is None
 
 
 def _park_in_dlq(settings: Any, count: int) -> str:
@@ -216,7 +219,11 @@ def test_one_payment_is_followed_from_request_to_mysql_by_its_id(
     assert "payment accepted" in messages and "payment stored" in messages, lines
     assert all(line.get("payment_id") == payment_id for line in mine if line["message"].startswith("payment "))
     stored = next(line for line in mine if line["message"] == "payment stored")
-    assert stored["level"] == "INFO" and stored["service"] == "surge" and stored["message_id"]
+    assert stored["level"] == "DEBUG" and stored["service"] == "surge" and stored["message_id"]
+    # at INFO (the default) no line per payment; the batch line names the payment
+    assert all(line["level"] == "DEBUG" for line in mine if line["message"].startswith("payment "))
+    [batch] = [line for line in lines if payment_id in line.get("payment_ids", [])]
+    assert batch["message"] == "payment batch stored" and batch["level"] == "INFO"
     # nothing of another request carries this id, and the batch line carries none
     other = [line for line in lines if line.get("payment_id") not in (None, payment_id)]
     assert other and all(line.get("correlation_id") != request_id for line in other)

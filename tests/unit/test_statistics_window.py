@@ -5,7 +5,7 @@ from __future__ import annotations
 from functions.statistics.model import Aggregate
 from functions.statistics.service import StatisticsService
 from functions.statistics.window import Window, figures
-from tests.fakes import FakePaymentCounters
+from tests.fakes import FakePaymentCounters, FakeStatistics
 
 
 def test_window_covers_exactly_the_last_n_seconds() -> None:
@@ -35,7 +35,7 @@ def test_payments_outside_the_window_are_not_counted() -> None:
     counters.add("EUR", now - 1199, 100)  # first second inside
     counters.add("EUR", now, 300)  # this second
     counters.add("USD", now - 5, 5000)
-    service = StatisticsService(counters, clock=lambda: now + 0.7)
+    service = StatisticsService(FakeStatistics(counters), clock=lambda: now + 0.7)
     snapshot = service.snapshot(1200, "EUR")
     assert snapshot["payments"]["count"] == 2
     assert snapshot["payments"]["total"] == "4.00"
@@ -46,9 +46,9 @@ def test_payments_outside_the_window_are_not_counted() -> None:
 
 
 def test_sections_are_added_to_the_snapshot() -> None:
-    service = StatisticsService(FakePaymentCounters(), clock=lambda: 1000)
-    service.add_section("orders", lambda window: {"count": window.seconds})
-    assert service.snapshot(30, "EUR")["orders"] == {"count": 30}
+    service = StatisticsService(FakeStatistics(FakePaymentCounters()), clock=lambda: 1000)
+    service.add_section("orders", lambda window, read: {"count": window.seconds, "sold_out": read.sold_out[0]})
+    assert service.snapshot(30, "EUR")["orders"] == {"count": 30, "sold_out": 0}
 
 
 def test_the_rate_has_three_decimals_and_a_window_cannot_be_changed() -> None:
@@ -73,13 +73,16 @@ def test_the_series_counts_every_currency_per_second_oldest_first() -> None:
     counters = FakePaymentCounters()
     for second, currency in ((997, "EUR"), (999, "USD"), (999, "EUR"), (1000, "EUR"), (990, "EUR")):
         counters.add(currency, second, 100)
-    snapshot = StatisticsService(counters, clock=lambda: 1000).snapshot(4, "EUR", series=True)
+    service = StatisticsService(FakeStatistics(counters), clock=lambda: 1000)
+    snapshot = service.snapshot(4, "EUR", series=True)
     assert snapshot["payments_per_second"] == {
         "from": "1970-01-01T00:16:37Z",
         "step_seconds": 1,
         "counts": [1, 0, 2, 1],
     }
-    assert "payments_per_second" not in StatisticsService(counters, clock=lambda: 1000).snapshot(4, "EUR")
+    assert "payments_per_second" not in StatisticsService(FakeStatistics(counters), clock=lambda: 1000).snapshot(
+        4, "EUR"
+    )
 
 
 def test_the_orders_section_counts_accepted_orders_and_lists_best_sellers_and_sold_out() -> None:
@@ -95,8 +98,9 @@ def test_the_orders_section_counts_accepted_orders_and_lists_best_sellers_and_so
     stock.reserve("o3", (Item(1, 1),), "EUR", 1_000_000)
     rejected = Order("o3", (Item(1, 1, 1_000),), 1_000, "EUR", Delivery("a", "b", "c"), 1_000_000)
     stock.release(rejected, "rejected", "out of stock")  # taken out of the figures again
-    service = StatisticsService(FakePaymentCounters(), clock=lambda: 1000)
-    service.add_section("orders", orders_section(stock, "EUR", lambda: {"stock": {"corrected": 0}}))
+    store = FakeStatistics(FakePaymentCounters(), stock, {"stock": {"corrected": 0}})
+    service = StatisticsService(store, clock=lambda: 1000)
+    service.add_section("orders", orders_section("EUR"))
     orders = service.snapshot(60, "EUR")["orders"]
     assert orders == {
         "currency": "EUR",

@@ -74,7 +74,7 @@ def test_an_outage_sends_the_whole_batch_back_and_metrics_failing_do_not_matter(
 
 
 def test_each_log_line_carries_its_message_correlation_id() -> None:
-    with captured_logs() as lines:
+    with captured_logs("DEBUG") as lines:  # the lines per payment are DEBUG
         handle_batch(
             "payments",
             event(
@@ -89,6 +89,8 @@ def test_each_log_line_carries_its_message_correlation_id() -> None:
     assert ids == {"m1": "r-body", "m2": "r-attr", "bad": "r-bad"}
     batch_line = next(line for line in lines if line["message"] == "payment batch stored")
     assert "correlation_id" not in batch_line  # a batch has no single request
+    assert batch_line["level"] == "INFO" and len(batch_line["payment_ids"]) == 2  # INFO still names each payment
+    assert all(line["level"] == "DEBUG" for line in lines if line["message"] == "payment stored")
 
 
 def test_both_workers_answer_through_the_same_helper() -> None:
