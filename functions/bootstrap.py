@@ -32,7 +32,15 @@ from functions.checkout.statistics import orders_section
 from functions.config import QUEUE_KINDS, Settings, get_settings
 from functions.healthcheck import HealthService
 from functions.payments.service import PaymentService
-from functions.ports import MessageQueue, OrderStore, PaymentCounters, PaymentLedger, RateLimiter, StockGate
+from functions.ports import (
+    MessageQueue,
+    OrderStore,
+    PaymentCounters,
+    PaymentLedger,
+    RateLimiter,
+    StatisticsStore,
+    StockGate,
+)
 from functions.reconcile.service import ReconcileService
 from functions.statistics.queues import QueueDepths, depth_gauges
 from functions.statistics.service import StatisticsService
@@ -69,6 +77,7 @@ class Adapters:
     ledger: PaymentLedger
     stock: StockGate
     orders: OrderStore
+    statistics: StatisticsStore
 
 
 def wire(
@@ -120,7 +129,8 @@ def wire(
         settings.stats_window_seconds,
         settings.reservation_timeout_seconds,
     )
-    statistics = StatisticsService(RedisStatistics(redis_client, redis_counters, stock, reconcile_log.key))
+    statistics_store = RedisStatistics(redis_client, redis_counters, stock, reconcile_log.key)
+    statistics = StatisticsService(statistics_store)
     statistics.add_section("queues", queue_depths.section, operator_only=True)
     statistics.add_section("orders", orders_section(settings.default_currency))
     health = HealthService(
@@ -165,6 +175,7 @@ def wire(
         ledger=ledger,
         stock=stock,
         orders=orders,
+        statistics=statistics_store,
     )
     return services, adapters
 

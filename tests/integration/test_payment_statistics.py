@@ -83,7 +83,7 @@ def test_the_window_limit_is_1200_seconds_to_the_edge(client: Any, surge_app: An
     pay(surge_app, now - 1200, 999)  # one second too old
     pay(surge_app, now - 1199, 100)  # the oldest second inside
     pay(surge_app, now, 300)
-    service = StatisticsService(surge_app.counters, clock=lambda: now + 0.999)
+    service = StatisticsService(surge_app.adapters.statistics, clock=lambda: now + 0.999)
     window = service.snapshot(1200, "EUR")
     assert (window["payments"]["count"], window["payments"]["total"]) == (2, "4.00")
     assert (window["payments"]["min"], window["payments"]["max"]) == ("1.00", "3.00")
