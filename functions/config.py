@@ -37,10 +37,11 @@ def direct_payments_enabled() -> bool:
 class Settings:
     """Everything configurable about Surge.
 
-    Example::
+    ``Settings.from_env()`` reads them from the environment; the defaults suit this machine.
 
-        settings = Settings.from_env()
-        settings.queue_name("payments")   # -> "surge-payments"
+    >>> settings = Settings(queue_prefix="shop-")
+    >>> settings.queue_name("payments"), settings.queue_name("payments-dlq")
+    ('shop-payments', 'shop-payments-dlq')
     """
 
     redis_url: str = "redis://127.0.0.1:6379/0"

@@ -123,11 +123,13 @@ class MySqlTarget:
 class MySqlConnections:
     """Hands each thread its own connection; drops it when it breaks.
 
-    Example::
+    ``mysql_url`` names a live MySQL:
 
-        db = MySqlConnections(MySqlTarget.from_url(url))
-        with db.transaction() as cur:
-            cur.execute("SELECT 1")
+    >>> db = MySqlConnections(MySqlTarget.from_url(mysql_url))
+    >>> with db.transaction() as cur:
+    ...     _ = cur.execute("SELECT 1 + 1")
+    ...     cur.fetchone()
+    (2,)
     """
 
     def __init__(self, target: MySqlTarget):

@@ -9,10 +9,11 @@ URL at start (every consumer of ``Settings.mysql_url`` works unchanged), and the
 adapter asks ``mysql_credentials`` again for each new connection, so a reconnect after a
 rotation uses the new password.
 
-Example::
-
-    mysql_url_with_secret("mysql://proxy.example:3306/surge", arn)
-    # -> "mysql://surge_app:s3cr%40t@proxy.example:3306/surge"
+>>> class SecretsManager:  # answers as boto3's secretsmanager client does
+...     def get_secret_value(self, SecretId: str) -> dict[str, str]:
+...         return {"SecretString": '{"username": "surge_app", "password": "s3cr@t"}'}
+>>> mysql_url_with_secret("mysql://proxy.example:3306/surge", "arn:aws:secretsmanager:…", client=SecretsManager())
+'mysql://surge_app:s3cr%40t@proxy.example:3306/surge'
 """
 
 from __future__ import annotations
