@@ -20,6 +20,7 @@ import json
 import math
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -177,7 +178,7 @@ def render(costs: Costs | None = None) -> str:
     costs = costs or measured_costs()
     plans = [plan(rate, costs) for rate in RATES]
     header = "| | " + " | ".join(f"{p.rate:,} payments/s" for p in plans) + " |"
-    rows = [
+    rows: list[tuple[str, Callable[[Plan], str]]] = [
         ("`ApiThrottleRate` / `ApiThrottleBurst`", lambda p: f"{p.api_stage_rate:,} / {p.api_stage_burst:,}"),
         ("API Lambda concurrency (rate x p99)", lambda p: f"{p.api_concurrency:,}"),
         ("SQS batch size / window", lambda p: f"{p.batch_size} / {BATCH_WINDOW_S} s"),

@@ -230,7 +230,10 @@ def harden(template: dict[str, Any], queues: dict[str, str], dlqs: list[str], sq
     api = resources.get(API_RESOURCE)
     if api is not None:
         props = api["Properties"]
+        # the 5XX alarm's ApiName dimension: the stack's name, whether CloudFormation takes
+        # the name from Name or from the definition's title
         props["Name"] = {"Ref": "AWS::StackName"}
+        props.get("DefinitionBody", {}).setdefault("info", {})["title"] = {"Ref": "AWS::StackName"}
         props["TracingEnabled"] = True
         props["MethodSettings"] = [
             {

@@ -222,11 +222,11 @@ def iam(template: Template) -> list[str]:
             if any(a.startswith(("sqs:", "secretsmanager:")) for a in actions) and "*" in _resources(statement):
                 problems.append(f"{rid}: {actions} on *")
     for fn_id, props in _functions(template):
-        role = _getatt_id(props.get("Role"))
-        if role not in resources:
+        own_role = _getatt_id(props.get("Role"))
+        if own_role not in resources:
             problems.append(f"{fn_id}: its Role is not a role of this stack")
             continue
-        statements = list(_statements(resources[role].get("Properties", {})))
+        statements = list(_statements(resources[own_role].get("Properties", {})))
         sqs = [(a, r) for s in statements for a in _actions(s) if a.startswith("sqs:") for r in _resources(s)]
         reads_admin = any("AdminKeySecretArn" in str(s.get("Resource")) for s in statements)
         if reads_admin and fn_id != API_FUNCTION:

@@ -202,6 +202,9 @@ def test_functions_trace_log_with_retention_and_alarm(package_dir: Path) -> None
     api = resources["RestAPI"]["Properties"]
     assert api["MethodSettings"][0]["ThrottlingRateLimit"] == {"Ref": "ApiThrottleRate"}
     assert api["TracingEnabled"] is True
+    assert api["Name"] == api["DefinitionBody"]["info"]["title"] == {"Ref": "AWS::StackName"}
+    api5xx = resources["Api5XXAlarm"]["Properties"]["Dimensions"]
+    assert {"Name": "ApiName", "Value": {"Ref": "AWS::StackName"}} in api5xx
     assert "/payment/direct" not in api["DefinitionBody"]["paths"]
     assert "/payment" in api["DefinitionBody"]["paths"]
     alarms = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::CloudWatch::Alarm"]
