@@ -125,14 +125,15 @@ class _Pool:
     def get(self) -> http.client.HTTPConnection:
         while True:
             with self._lock:
-                conn = self._idle.pop() if self._idle else None
-            if conn is None:
+                idle = self._idle.pop() if self._idle else None
+            if idle is None:
                 break
-            if conn.sock is not None and not _readable(conn.sock):
-                return conn
-            conn.close()  # readable while idle: the server closed it (keep-alive timeout)
+            if idle.sock is not None and not _readable(idle.sock):
+                return idle
+            idle.close()  # readable while idle: the server closed it (keep-alive timeout)
+        conn: http.client.HTTPConnection
         if self._tls is not None:
-            conn: http.client.HTTPConnection = http.client.HTTPSConnection(
+            conn = http.client.HTTPSConnection(
                 self._host, self._port, timeout=self._connect_timeout, context=self._tls
             )
         else:
@@ -319,7 +320,7 @@ class WireSqsClient:
         parsed = {"Error": error, "ResponseMetadata": _metadata(response, retries)}
         # botocore picks the modeled class by the protocol's own code
         modeled = self._fallback.exceptions.from_code(error.get("QueryErrorCode") or error["Code"])
-        return modeled(parsed, operation)  # type: ignore[no-any-return]
+        return modeled(parsed, operation)
 
 
 def _metadata(response: _Response, retries: int) -> dict[str, Any]:

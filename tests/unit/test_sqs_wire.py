@@ -115,7 +115,7 @@ CALLS: list[tuple[str, dict[str, Any]]] = [
 
 
 def signed_names(request: dict[str, Any]) -> str:
-    return request["headers"]["Authorization"].split("SignedHeaders=")[1].split(",")[0]
+    return str(request["headers"]["Authorization"]).split("SignedHeaders=")[1].split(",")[0]
 
 
 def botocore_signature(request: dict[str, Any], url: str, monkeypatch: pytest.MonkeyPatch) -> str:
