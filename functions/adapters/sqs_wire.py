@@ -133,9 +133,7 @@ class _Pool:
             idle.close()  # readable while idle: the server closed it (keep-alive timeout)
         conn: http.client.HTTPConnection
         if self._tls is not None:
-            conn = http.client.HTTPSConnection(
-                self._host, self._port, timeout=self._connect_timeout, context=self._tls
-            )
+            conn = http.client.HTTPSConnection(self._host, self._port, timeout=self._connect_timeout, context=self._tls)
         else:
             conn = http.client.HTTPConnection(self._host, self._port, timeout=self._connect_timeout)
         conn.connect()
