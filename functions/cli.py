@@ -1,13 +1,60 @@
-"""Operator commands: ``python -m functions.cli <command>`` (or ``./surge <command>``)."""
+"""Operator commands: ``python -m functions.cli <command>`` (or ``./surge <command>``).
+
+Safe by default: a command acts on the running ``./surge up`` (``var/stack.json``), or on
+the endpoint ``SQS_ENDPOINT_URL`` names; on AWS only with ``--aws`` or ``--stage NAME``.
+With none of these it refuses before touching anything. Reports go to stdout, logs and
+errors to stderr (one line, non-zero exit, never a traceback).
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from pathlib import Path
 from typing import Any
 
 from functions.config import Settings
+
+STACK_COMMANDS = ("prepare", "dlq", "reconcile", "reset", "catalogue")  # they need a target
+
+
+class Refused(Exception):
+    """A command that will not run; its message is the one line the user sees."""
+
+    def __init__(self, message: str, code: int = 2):
+        super().__init__(message)
+        self.code = code
+
+
+def stage_environment(stage: str) -> dict[str, str]:
+    """The environment variables .chalice/config.json gives ``stage`` (as Chalice merges them)."""
+    config = json.loads((Path(__file__).resolve().parents[1] / ".chalice" / "config.json").read_text())
+    if stage not in config.get("stages", {}):
+        raise Refused(f"no stage {stage!r} in .chalice/config.json")
+    return {**config.get("environment_variables", {}), **config["stages"][stage].get("environment_variables", {})}
+
+
+def choose_target(args: argparse.Namespace) -> Any:
+    """Point this process's settings at what the command may touch; the running stack's
+    state (for its admin key) or ``None``. Refuses when nothing was chosen."""
+    from functions.runtime.state import running_stack, stack_file
+
+    if getattr(args, "aws", False) or getattr(args, "stage", None):
+        if args.stage:  # the shell's own variables still win, as for `chalice deploy`
+            os.environ.update({k: v for k, v in stage_environment(args.stage).items() if k not in os.environ})
+        return None
+    if os.environ.get("SQS_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL_SQS"):
+        return None  # an explicit local endpoint (LocalStack, a MiniStack of one's own)
+    stack = running_stack()
+    if stack is None:
+        raise Refused(
+            f"surge {args.command}: no local stack is running ({stack_file()}) and SQS_ENDPOINT_URL is not set;"
+            " start ./surge up, or pass --aws to act on AWS"
+        )
+    os.environ.update(stack.env())
+    return stack
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -33,14 +80,18 @@ def cmd_prepare(args: argparse.Namespace) -> int:
 
 
 def require_admin_key(args: argparse.Namespace, settings: Settings) -> str | None:
-    """An error message unless ``--admin-key`` (or ``ADMIN_KEY``) matches the configured key."""
+    """An error message unless ``--admin-key`` (or ``ADMIN_KEY``) matches the key of the
+    target: the running stack's own, or else the configured one."""
     from functions.admin.auth import check_admin_key
     from functions.admin.secret import admin_key
     from functions.errors import SurgeError
 
     provided = getattr(args, "admin_key", None) or settings.admin_key
     try:
-        check_admin_key(provided, admin_key(settings))
+        if args.stack is not None:
+            args.stack.check_admin_key(provided)
+        else:
+            check_admin_key(provided, admin_key(settings))
     except SurgeError as exc:
         return f"refused: {exc.message} (pass --admin-key or set ADMIN_KEY)"
     return None
@@ -100,9 +151,15 @@ def cmd_catalogue(args: argparse.Namespace) -> int:
     return 0
 
 
+def _targeting(command: argparse.ArgumentParser) -> None:
+    where = command.add_mutually_exclusive_group()
+    where.add_argument("--aws", action="store_true", help="act on AWS (the environment's credentials and endpoints)")
+    where.add_argument("--stage", metavar="NAME", help="act on a deployed stage (its .chalice/config.json settings)")
+
+
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="surge", description=__doc__)
-    sub = root.add_subparsers(dest="command", required=True)
+    root = argparse.ArgumentParser(prog="surge", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    sub = root.add_subparsers(dest="command", required=True, metavar="<command>")
     up = sub.add_parser("up", help="run the whole local stack")
     up.add_argument("--host", default="127.0.0.1")
     up.add_argument("--port", type=int, default=8000)
@@ -132,12 +189,46 @@ def parser() -> argparse.ArgumentParser:
     catalogue.add_argument("--regular-stock", type=int, default=100, help="units of each regular product")
     catalogue.add_argument("--admin-key", help="the admin key (default: $ADMIN_KEY)")
     catalogue.set_defaults(func=cmd_catalogue)
+    for name in STACK_COMMANDS:
+        _targeting(sub.choices[name])
     return root
 
 
+def commands() -> list[tuple[str, str]]:
+    """Each command with its one-line help (for ``./surge help``)."""
+    sub = next(a for a in parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return [(choice.dest, choice.help or "") for choice in sub._choices_actions]
+
+
+def one_line(exc: BaseException) -> str:
+    message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    return " ".join(str(message).split())[:300]
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--commands"]:
+        for name, text in commands():
+            print(f"  {name:11} {text}")
+        return 0
+    if argv[:1] == ["--known"]:  # ./surge asks before it installs anything
+        return 0 if argv[1:2] and argv[1] in dict(commands()) else 2
     args = parser().parse_args(argv)
-    return int(args.func(args))
+    from functions.observability import logger
+
+    # the report alone on stdout (`./surge reconcile | jq .`); log lines go to stderr
+    logger.registered_handler.setStream(sys.stderr)  # type: ignore[attr-defined]
+    try:
+        args.stack = choose_target(args) if args.command in STACK_COMMANDS else None
+        return int(args.func(args))
+    except Refused as exc:
+        print(exc, file=sys.stderr)
+        return exc.code
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # an operator sees one line, never a traceback
+        print(f"surge {args.command}: {type(exc).__name__}: {one_line(exc)}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

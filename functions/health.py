@@ -1,4 +1,7 @@
-"""GET /health: each dependency up or down, with its latency; 503 when one is down."""
+"""GET /health: each dependency up or down, with its latency; 503 when one is down.
+
+Under ``./surge up`` it also carries ``runtime``: the local stack's processes (restarts,
+last exit) and the faults injected right now."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from functions.bootstrap import surge
+from functions.runtime.state import read_runtime
 
 bp = Blueprint(__name__)
 
@@ -35,7 +39,11 @@ def health() -> Response:
         "mysql": probe(app.db.ping),
     }
     healthy = all(c["status"] == "up" for c in checks.values())
+    body: dict[str, Any] = {"status": "ok" if healthy else "degraded", "dependencies": checks}
+    runtime = read_runtime()  # the local stack's processes and faults (absent on Lambda)
+    if runtime is not None:
+        body["runtime"] = runtime
     return Response(
-        body={"status": "ok" if healthy else "degraded", "dependencies": checks},
+        body=body,
         status_code=200 if healthy else 503,
     )

@@ -9,6 +9,7 @@ DLQ after ``maxReceiveCount`` receives.
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 from collections.abc import Callable
@@ -71,25 +72,76 @@ def lambda_record(message: dict[str, Any], arn: str, region: str) -> dict[str, A
     }
 
 
+class SqsReachability:
+    """Shared by a process's pollers: one warning when SQS goes, one info line when it is
+    back, however many pollers notice; and each poller's capped, jittered backoff."""
+
+    FIRST_S = 0.5
+    MAX_S = 15.0
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._down_since: float | None = None
+
+    def failed(self, poller: str, exc: Exception, attempt: int) -> float:
+        """Record a failure; return how long this poller should wait before its next try."""
+        with self._lock:
+            first = self._down_since is None
+            if first:
+                self._down_since = time.monotonic()
+        if first:
+            logger.warning(
+                "SQS unreachable: pollers back off until it answers",
+                extra={"poller": poller, "error": f"{type(exc).__name__}: {str(exc)[:200]}"},
+            )
+        # full jitter: pollers of many processes do not retry in step
+        return random.uniform(0, min(self.MAX_S, self.FIRST_S * 2**attempt))
+
+    def succeeded(self) -> None:
+        if self._down_since is None:
+            return
+        with self._lock:
+            since, self._down_since = self._down_since, None
+        if since is not None:
+            logger.info("SQS reachable again", extra={"down_s": round(time.monotonic() - since, 1)})
+
+
 class SqsPoller(threading.Thread):
     """Polls one queue and invokes one handler, until ``stop`` is set.
 
     A batch in progress always completes: on shutdown its successes are deleted and
-    the rest stay invisible until their timeout, exactly as on Lambda.
+    the rest stay invisible until their timeout, exactly as on Lambda. While
+    ``draining`` it polls briefly and reports ``idle`` once a receive comes back empty.
     """
 
-    def __init__(self, client: Any, mapping: Mapping, stop: threading.Event, region: str, wait_seconds: int = 5):
+    def __init__(
+        self,
+        client: Any,
+        mapping: Mapping,
+        stop: threading.Event,
+        region: str,
+        wait_seconds: int = 5,
+        reachability: SqsReachability | None = None,
+    ):
         super().__init__(name=f"poller-{mapping.name}", daemon=True)
         self._client = client
         self._mapping = mapping
         self._halt = stop
         self._region = region
         self._wait = wait_seconds
-        self._url = client.get_queue_url(QueueName=mapping.queue)["QueueUrl"]
-        self._arn = client.get_queue_attributes(QueueUrl=self._url, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"
-        ]
+        self._reachability = reachability or SqsReachability()
+        self._url = ""
+        self._arn = ""
         self.batches = 0
+        self.draining = False
+        self.idle = False
+
+    def _resolve(self) -> None:
+        """The queue's url and ARN, looked up on first use (SQS may be down at start)."""
+        if not self._url:
+            url = self._client.get_queue_url(QueueName=self._mapping.queue)["QueueUrl"]
+            attributes = self._client.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+            self._arn, self._url = attributes["Attributes"]["QueueArn"], url
 
     def _receive(self, limit: int, wait: int) -> list[dict[str, Any]]:
         response = self._client.receive_message(
@@ -102,7 +154,8 @@ class SqsPoller(threading.Thread):
         return list(response.get("Messages", []))
 
     def _collect(self) -> list[dict[str, Any]]:
-        messages = self._receive(self._mapping.batch_size, self._wait)
+        self._resolve()
+        messages = self._receive(self._mapping.batch_size, min(self._wait, 1) if self.draining else self._wait)
         if not messages:
             return []
         deadline = time.monotonic() + self._mapping.window_seconds
@@ -140,9 +193,14 @@ class SqsPoller(threading.Thread):
         return len(messages)
 
     def run(self) -> None:
+        failures = 0
         while not self._halt.is_set():
             try:
-                self.run_once()
-            except Exception:  # SQS unreachable: back off and try again
-                logger.exception("poller error", extra={"handler": self._mapping.name})
-                self._halt.wait(1.0)
+                self.idle = self.run_once() == 0
+            except Exception as exc:  # SQS unreachable: back off (logged once per outage)
+                self.idle = False
+                self._halt.wait(self._reachability.failed(self.name, exc, failures))
+                failures += 1
+                continue
+            failures = 0
+            self._reachability.succeeded()

@@ -1,8 +1,11 @@
 """``./surge up``: the whole local stack in one command.
 
-Starts the SQS emulator when no endpoint is configured, applies the schema, creates
-the queues and their DLQs, then runs the gateway (granian, several processes) and the
-worker process, printing the URLs. Ctrl-C / SIGTERM stops them in order.
+Starts the SQS emulator when no endpoint is configured (its queues kept across stops),
+applies the schema, creates the queues and their DLQs, then runs the gateway (granian,
+several processes) and the worker process under a supervisor that restarts them when
+they die, printing the URLs. Only Ctrl-C / SIGTERM stops the stack: the gateway first,
+then the workers (after draining the queues for a bounded time), then the emulator,
+which saves what is left.
 """
 
 from __future__ import annotations
@@ -14,15 +17,28 @@ import sys
 import threading
 import time
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from functions.adapters.mysql import MySqlTarget
 from functions.adapters.schema import apply_schema
-from functions.adapters.sqs import ensure_queues, sqs_client
+from functions.adapters.sqs import SqsQueue, ensure_queues, sqs_client
+from functions.admin.secret import admin_key
 from functions.config import Settings
-from functions.runtime.emulator import REPO, port_open, start_ministack, stop_process
+from functions.runtime.emulator import REPO, port_free, start_ministack, stop_process
+from functions.runtime.state import (
+    RUNTIME_FILE_ENV,
+    StackState,
+    fingerprint,
+    forget_stack,
+    running_stack,
+    runtime_file,
+    var_dir,
+)
+from functions.runtime.supervisor import Supervisor
 from functions.workers.queues import app_queues
+
+DRAIN_SECONDS = 10  # on a graceful stop the workers work the backlog off for at most this long
 
 ROUTES = ["POST /payment", "GET /payments/{id}", "GET /statistics", "GET /health"]
 ROUTES += ["POST /checkout", "GET /orders/{id}", "GET /products/{id}", "GET /  (dashboard)", "GET /metrics"]
@@ -35,15 +51,20 @@ class StackOptions:
     gateway_workers: int = 2
     gateway_threads: int = 32
     sqs_port: int = 4566
-    log_dir: Path = REPO / "var" / "log"
+    log_dir: Path = field(default_factory=lambda: var_dir() / "log")
+
+
+def create_queues(settings: Settings) -> None:
+    """The app's queues and their DLQs; idempotent."""
+    client = sqs_client(settings.sqs_endpoint_url, settings.aws_region)
+    for name in app_queues():
+        ensure_queues(client, name, f"{name}-dlq", settings.max_receive_count, settings.visibility_timeout)
 
 
 def prepare(settings: Settings) -> list[str]:
     """Schema and queues; idempotent. Returns the migrations it applied."""
     applied = apply_schema(MySqlTarget.from_url(settings.mysql_url))
-    client = sqs_client(settings.sqs_endpoint_url, settings.aws_region)
-    for name in app_queues():
-        ensure_queues(client, name, f"{name}-dlq", settings.max_receive_count, settings.visibility_timeout)
+    create_queues(settings)
     return applied
 
 
@@ -62,8 +83,8 @@ def wait_healthy(url: str, timeout: float = 30) -> bool:
 Children = list[tuple[str, "subprocess.Popen[bytes]"]]
 
 
-def start_app_processes(env: dict[str, str], options: StackOptions) -> Children:
-    """The gateway (granian, several processes) and the worker process, with ``env``."""
+def start_gateway(env: dict[str, str], options: StackOptions) -> subprocess.Popen[bytes]:
+    """The gateway: granian, several processes, in a session of its own."""
     gateway_env = {
         **env,
         "SQS_BATCHING": env.get("SQS_BATCHING", "1"),
@@ -72,17 +93,25 @@ def start_app_processes(env: dict[str, str], options: StackOptions) -> Children:
         "GRANIAN_BACKPRESSURE": env.get("GRANIAN_BACKPRESSURE", "16384"),
     }
     granian = str(Path(sys.executable).with_name("granian"))
-    gateway = subprocess.Popen(
+    return subprocess.Popen(
         [granian, "--interface", "wsgi", "--host", options.host, "--port", str(options.port),
          "--workers", str(options.gateway_workers), "--blocking-threads", str(options.gateway_threads),
          "--backlog", "2048", "--working-dir", str(REPO), "--log-level", "warning",
          "functions.runtime.wsgi:application"],
         env=gateway_env, cwd=REPO, start_new_session=True,
     )  # fmt: skip
-    workers = subprocess.Popen(
+
+
+def start_workers(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """The worker process: SQS pollers and schedules."""
+    return subprocess.Popen(
         [sys.executable, "-m", "functions.runtime.workers"], env=env, cwd=REPO, start_new_session=True
     )
-    return [("gateway", gateway), ("workers", workers)]
+
+
+def start_app_processes(env: dict[str, str], options: StackOptions) -> Children:
+    """The gateway and the worker process, with ``env`` (unsupervised: tests and load runs)."""
+    return [("gateway", start_gateway(env, options)), ("workers", start_workers(env))]
 
 
 def stop_processes(children: Children, timeout: float = 70) -> None:
@@ -91,39 +120,94 @@ def stop_processes(children: Children, timeout: float = 70) -> None:
         stop_process(process, timeout)
 
 
+def backlog(settings: Settings) -> dict[str, int]:
+    """Messages waiting (visible + in flight) in each of the app's queues and DLQs."""
+    queues = SqsQueue(sqs_client(settings.sqs_endpoint_url, settings.aws_region))
+    counts = {}
+    for name in app_queues():
+        for queue in (name, f"{name}-dlq"):
+            depth = queues.depth(queue)
+            counts[queue.removeprefix(settings.queue_prefix)] = depth["visible"] + depth["in_flight"]
+    return counts
+
+
+def refuse_taken_ports(options: StackOptions, embedded_sqs: bool) -> None:
+    if not port_free(options.port, options.host):
+        raise SystemExit(f"surge up: port {options.port} is taken (choose another with --port)")
+    if embedded_sqs and not port_free(options.sqs_port):
+        raise SystemExit(
+            f"surge up: port {options.sqs_port} is taken (choose another with --sqs-port, or set SQS_ENDPOINT_URL)"
+        )
+    if (other := running_stack()) is not None:
+        raise SystemExit(f"surge up: a stack is already running (pid {other.pid}, {other.gateway}); stop it first")
+
+
 def run(options: StackOptions) -> int:
-    children: Children = []
     env = dict(os.environ)
-    if not (env.get("SQS_ENDPOINT_URL") or env.get("AWS_ENDPOINT_URL_SQS")):
-        if port_open(options.sqs_port):
-            raise SystemExit(f"port {options.sqs_port} is taken: set SQS_ENDPOINT_URL or --sqs-port")
-        children.append(("sqs-emulator", start_ministack(options.sqs_port, options.log_dir / "ministack.log")))
-        env["SQS_ENDPOINT_URL"] = f"http://127.0.0.1:{options.sqs_port}"
-        print(f"SQS       embedded MiniStack at {env['SQS_ENDPOINT_URL']}", flush=True)
-    else:
-        print(f"SQS       {env.get('SQS_ENDPOINT_URL') or env.get('AWS_ENDPOINT_URL_SQS')}", flush=True)
-    os.environ.update(env)
-    settings = Settings.from_env()
-    applied = prepare(settings)
-    print(f"MySQL     {MySqlTarget.from_url(settings.mysql_url).database} schema ready {applied or ''}", flush=True)
-    print(f"Redis     {settings.redis_url} prefix {settings.redis_prefix!r}", flush=True)
-    children += start_app_processes(env, options)
-    base = f"http://{options.host}:{options.port}"
+    embedded = not (env.get("SQS_ENDPOINT_URL") or env.get("AWS_ENDPOINT_URL_SQS"))
+    refuse_taken_ports(options, embedded)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
+    supervisor = Supervisor(runtime_file())
+    try:
+        return _run(options, env, embedded, supervisor, stop)
+    finally:
+        print(f"stopping: gateway, then workers (drain up to {DRAIN_SECONDS}s), then SQS", file=sys.stderr, flush=True)
+        supervisor.stop(["gateway", "workers", "sqs-emulator"])
+        forget_stack(os.getpid())
+        runtime_file().unlink(missing_ok=True)
+
+
+def _run(
+    options: StackOptions, env: dict[str, str], embedded: bool, supervisor: Supervisor, stop: threading.Event
+) -> int:
+    if embedded:
+        env["SQS_ENDPOINT_URL"] = f"http://127.0.0.1:{options.sqs_port}"
+    os.environ.update(env)
+    settings = Settings.from_env()
+    if embedded:
+        state_dir = var_dir() / "sqs-state"
+
+        def emulator() -> subprocess.Popen[bytes]:
+            process = start_ministack(options.sqs_port, options.log_dir / "ministack.log", state_dir)
+            create_queues(settings)  # after a crash it may come back without them
+            return process
+
+        supervisor.add("sqs-emulator", emulator)
+        print(f"SQS       embedded MiniStack at {env['SQS_ENDPOINT_URL']} (state kept in {state_dir})", flush=True)
+    else:
+        print(f"SQS       {settings.sqs_endpoint_url}", flush=True)
+    applied = prepare(settings)
+    if embedded:
+        waiting = {queue: count for queue, count in backlog(settings).items() if count}
+        restored = ", ".join(f"{queue} {count}" for queue, count in waiting.items()) or "nothing"
+        print(f"          restored backlog: {restored}", flush=True)
+    print(f"MySQL     {MySqlTarget.from_url(settings.mysql_url).database} schema ready {applied or ''}", flush=True)
+    print(f"Redis     {settings.redis_url} prefix {settings.redis_prefix!r}", flush=True)
+    env[RUNTIME_FILE_ENV] = str(runtime_file())
+    env["DRAIN_SECONDS"] = env.get("DRAIN_SECONDS", str(DRAIN_SECONDS))
+    supervisor.add("workers", lambda: start_workers(env))
+    supervisor.add("gateway", lambda: start_gateway(env, options))
+    base = f"http://{options.host}:{options.port}"
+    StackState(
+        pid=os.getpid(),
+        gateway=base,
+        sqs_endpoint_url=settings.sqs_endpoint_url or "",
+        queue_prefix=settings.queue_prefix,
+        redis_url=settings.redis_url,
+        redis_prefix=settings.redis_prefix,
+        mysql_url=settings.mysql_url,
+        aws_region=settings.aws_region,
+        admin_key_fingerprint=fingerprint(admin_key(settings)),
+        started_at=time.time(),
+    ).save()
     healthy = wait_healthy(f"{base}/health")
     print(f"Gateway   {base}  ({'healthy' if healthy else 'NOT healthy: see /health'})", flush=True)
     for route in ROUTES:
         method, path = route.split(maxsplit=1)
         print(f"          {method:4} {base}{path}", flush=True)
     print("Workers   SQS pollers + schedules running. Ctrl-C stops everything.", flush=True)
-    code = 0
-    while not stop.wait(0.5):
-        dead = [(name, p.returncode) for name, p in children if p.poll() is not None]
-        if dead:
-            print(f"stopping: {dead[0][0]} exited with {dead[0][1]}", flush=True)
-            code = 1
-            break
-    stop_processes(children)
-    return code
+    while not stop.wait(0.1):
+        supervisor.tick()
+    return 0

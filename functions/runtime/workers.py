@@ -1,6 +1,7 @@
 """The worker process: SQS pollers for every ``on_sqs_message`` handler and the schedules.
 
-``python -m functions.runtime.workers`` — stops gracefully on SIGTERM/SIGINT: batches in
+``python -m functions.runtime.workers`` — stops gracefully on SIGTERM/SIGINT: the pollers
+first drain their queues for at most ``DRAIN_SECONDS`` (default 0: no drain), batches in
 progress complete (successes deleted, failures left to come back), then it exits.
 """
 
@@ -10,12 +11,26 @@ import os
 import signal
 import sys
 import threading
+import time
 
 from functions.adapters.sqs import sqs_client
 from functions.config import get_settings
 from functions.observability import logger
-from functions.runtime.pollers import SqsPoller, mappings_of
+from functions.runtime.pollers import SqsPoller, SqsReachability, mappings_of
 from functions.runtime.scheduler import start_schedules
+
+
+def drain(pollers: list[SqsPoller], seconds: float) -> None:
+    """Keep polling until every poller found its queue empty, or ``seconds`` have passed."""
+    if seconds <= 0 or not pollers:
+        return
+    for poller in pollers:
+        poller.idle = False
+        poller.draining = True
+    deadline = time.monotonic() + seconds
+    logger.info("draining the queues", extra={"seconds": seconds})
+    while time.monotonic() < deadline and not all(p.idle for p in pollers):
+        time.sleep(0.1)
 
 
 def main() -> int:
@@ -23,21 +38,26 @@ def main() -> int:
     from app import app
 
     settings = get_settings()
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop, requested = threading.Event(), threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: requested.set())
+    signal.signal(signal.SIGINT, lambda *_: requested.set())
     # long polls wait up to 5 s: the read timeout must outlast them
     client = sqs_client(settings.sqs_endpoint_url, settings.aws_region, read_timeout=15)
     per_queue = int(os.environ.get("POLLERS_PER_QUEUE", "2"))
+    reachability = SqsReachability()
     pollers = [
-        SqsPoller(client, mapping, stop, settings.aws_region) for mapping in mappings_of(app) for _ in range(per_queue)
+        SqsPoller(client, mapping, stop, settings.aws_region, reachability=reachability)
+        for mapping in mappings_of(app)
+        for _ in range(per_queue)
     ]
     for poller in pollers:
         poller.start()
     if os.environ.get("SCHEDULES", "1") != "0":
         start_schedules(app, stop, speedup=float(os.environ.get("SCHEDULE_SPEEDUP", "1")))
     logger.info("workers started", extra={"pollers": [p.name for p in pollers]})
-    stop.wait()
+    requested.wait()
+    drain(pollers, float(os.environ.get("DRAIN_SECONDS", "0")))
+    stop.set()
     for poller in pollers:
         poller.join(timeout=60)
     logger.info("workers stopped")
