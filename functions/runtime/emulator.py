@@ -34,6 +34,7 @@ def port_free(port: int, host: str = "127.0.0.1") -> bool:
     """Whether a server could listen on ``host:port`` now (a bind, not a connect: it also
     sees listeners on 0.0.0.0)."""
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers do: TIME_WAIT is no owner
         try:
             sock.bind((host, port))
         except OSError:
