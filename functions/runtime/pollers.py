@@ -13,7 +13,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from chalice import Chalice
@@ -21,6 +21,7 @@ from chalice.app import SQSEventConfig
 from chalice.local import LambdaContext
 
 from functions.observability import logger
+from functions.runtime.limits import LAMBDA_DEFAULT_MEMORY_MB, LAMBDA_DEFAULT_TIMEOUT_S, FunctionLimits, function_limits
 from functions.workers.queues import queue_of
 
 Handler = Callable[[dict[str, Any], Any], Any]
@@ -33,9 +34,13 @@ class Mapping:
     batch_size: int
     window_seconds: float
     handler: Handler
+    limits: FunctionLimits = field(
+        default_factory=lambda: FunctionLimits(LAMBDA_DEFAULT_TIMEOUT_S, LAMBDA_DEFAULT_MEMORY_MB, None)
+    )
 
 
 def mappings_of(app: Chalice) -> list[Mapping]:
+    """Batch size and window from the decorator, timeout/memory/concurrency from config.json."""
     return [
         Mapping(
             name=source.name,
@@ -43,6 +48,7 @@ def mappings_of(app: Chalice) -> list[Mapping]:
             batch_size=source.batch_size,
             window_seconds=source.maximum_batching_window_in_seconds,
             handler=app.handler_map[source.name],
+            limits=function_limits(source.name),
         )
         for source in app.event_sources
         if isinstance(source, SQSEventConfig)
@@ -166,15 +172,48 @@ class SqsPoller(threading.Thread):
             messages.extend(more)
         return messages
 
+    def _invoke(self, event: dict[str, Any]) -> Any:
+        """Run the handler on a thread of its own and wait at most the function's timeout.
+
+        Past it the batch is abandoned: nothing is deleted, its messages come back after the
+        visibility timeout. Python cannot kill the thread, so unlike Lambda the handler runs
+        on in the background; the workers' idempotent writes make its late work harmless."""
+        limits = self._mapping.limits
+        context = LambdaContext(
+            self._mapping.name, memory_size=limits.memory_mb, max_runtime_ms=int(limits.timeout_s * 1000)
+        )
+        outcome: dict[str, Any] = {}
+
+        def invoke() -> None:
+            try:
+                outcome["result"] = self._mapping.handler(event, context)
+            except BaseException as exc:
+                outcome["error"] = exc
+
+        thread = threading.Thread(target=invoke, name=f"invoke-{self._mapping.name}", daemon=True)
+        thread.start()
+        thread.join(limits.timeout_s)
+        if thread.is_alive():
+            logger.error(
+                f"Task timed out after {limits.timeout_s:.2f} seconds; the batch comes back after the visibility"
+                " timeout",
+                extra={"handler": self._mapping.name, "messages": len(event["Records"])},
+            )
+            raise TimeoutError(self._mapping.name)
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome.get("result")
+
     def run_once(self) -> int:
         """Receive one batch and handle it; return how many messages it held."""
         messages = self._collect()
         if not messages:
             return 0
         event = {"Records": [lambda_record(m, self._arn, self._region) for m in messages]}
-        context = LambdaContext(self._mapping.name, memory_size=512, max_runtime_ms=30_000)
         try:
-            result = self._mapping.handler(event, context)
+            result = self._invoke(event)
+        except TimeoutError:
+            return len(messages)  # abandoned, as Lambda abandons a timed-out invocation
         except Exception:
             logger.exception("handler failed; the whole batch will come back", extra={"handler": self._mapping.name})
             return len(messages)

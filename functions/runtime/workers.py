@@ -16,6 +16,7 @@ import time
 from functions.adapters.sqs import sqs_client
 from functions.config import get_settings
 from functions.observability import logger
+from functions.runtime.limits import concurrency
 from functions.runtime.pollers import SqsPoller, SqsReachability, mappings_of
 from functions.runtime.scheduler import start_schedules
 
@@ -43,12 +44,11 @@ def main() -> int:
     signal.signal(signal.SIGINT, lambda *_: requested.set())
     # long polls wait up to 5 s: the read timeout must outlast them
     client = sqs_client(settings.sqs_endpoint_url, settings.aws_region, read_timeout=15)
-    per_queue = int(os.environ.get("POLLERS_PER_QUEUE", "2"))
     reachability = SqsReachability()
     pollers = [
         SqsPoller(client, mapping, stop, settings.aws_region, reachability=reachability)
         for mapping in mappings_of(app)
-        for _ in range(per_queue)
+        for _ in range(concurrency(mapping.limits, os.environ.get("POLLERS_PER_QUEUE")))
     ]
     for poller in pollers:
         poller.start()

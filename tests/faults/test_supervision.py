@@ -4,6 +4,7 @@ pollers wait out an SQS outage quietly."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import threading
@@ -17,8 +18,11 @@ from typing import Any
 
 import pytest
 
+from functions.adapters.mysql import MySqlTarget
 from functions.adapters.sqs import sqs_client
+from functions.runtime.emulator import REPO
 from tests.faultproxy import FaultProxy
+from tests.faults.world import _with_port
 from tests.support import http, wait_until
 from tests.upstack import UpStack
 
@@ -141,3 +145,23 @@ def test_the_pollers_log_at_most_3_lines_during_a_10s_sqs_outage(tmp_path: Path,
         assert len(lines) <= 3, "\n".join(lines)
         assert any("SQS unreachable" in line for line in lines), lines
         assert any("SQS reachable again" in line for line in lines), lines
+
+
+def test_a_batch_past_its_function_timeout_comes_back_and_is_stored_once(tmp_path: Path, prepared: Any) -> None:
+    """store_payments gets a 2 s timeout in a config.json of the test's own; MySQL is slow."""
+    config = json.loads((REPO / ".chalice" / "config.json").read_text())
+    config["stages"]["local"].setdefault("lambda_functions", {})["store_payments"] = {"lambda_timeout": 2}
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    mysql = FaultProxy(("127.0.0.1", MySqlTarget.from_url(prepared.mysql_url).port))
+    with mysql, UpStack.create(tmp_path, sqs_endpoint=prepared.sqs_endpoint_url) as up:
+        up.env.update(SURGE_CHALICE_CONFIG=str(tmp_path / "config.json"), POLLERS_PER_QUEUE="1")
+        up.env["MYSQL_URL"] = _with_port(up.settings.mysql_url, mysql.port)
+        up.start()
+        mysql.latency = 1.0  # each round trip to MySQL: the batch cannot finish in 2 s
+        accepted = [pay(up.base)[1]["id"] for _ in range(5)]
+        wait_until(lambda: "Task timed out after 2.00 seconds" in up.output(), 30, 0.2, "the batch to time out")
+        mysql.latency = 0
+        stored = wait_until(lambda: (ids := up.payment_ids()) and len(ids) >= 5 and ids, 60, 0.25)
+        wait_until(lambda: up.depth("payments") == 0, 30, 0.25, "the queue to drain")
+        assert sorted(up.payment_ids()) == sorted(stored) == sorted(accepted)  # each exactly once
+        assert up.depth("payments-dlq") == 0
