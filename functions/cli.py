@@ -61,7 +61,13 @@ def cmd_up(args: argparse.Namespace) -> int:
     from functions.runtime.stack import StackOptions, run
 
     return run(
-        StackOptions(host=args.host, port=args.port, gateway_workers=args.gateway_workers, sqs_port=args.sqs_port)
+        StackOptions(
+            host=args.host,
+            port=args.port,
+            gateway_workers=args.gateway_workers,
+            sqs_port=args.sqs_port,
+            chaos=args.chaos,
+        )
     )
 
 
@@ -157,6 +163,29 @@ def _targeting(command: argparse.ArgumentParser) -> None:
     where.add_argument("--stage", metavar="NAME", help="act on a deployed stage (its .chalice/config.json settings)")
 
 
+def cmd_chaos(args: argparse.Namespace) -> int:
+    from functions.runtime.chaos import clear_faults, parse_duration, request_fault
+    from functions.runtime.state import running_stack
+
+    stack = running_stack()
+    if stack is None or not stack.chaos:
+        raise Refused("surge chaos: needs a stack started with ./surge up --chaos (its dependencies behind proxies)")
+    if args.dependency == "off":
+        clear_faults()
+        print(json.dumps({}))
+        return 0
+    wanted = 2 if args.fault == "latency" else 1
+    if args.fault is None or len(args.durations) != wanted:
+        raise Refused("surge chaos: say e.g. `chaos redis down 10s` or `chaos sqs latency 200ms 30s`")
+    try:
+        times = [parse_duration(text) for text in args.durations]
+    except ValueError as exc:
+        raise Refused(f"surge chaos: {exc}") from None
+    latency = times[0] if args.fault == "latency" else 0.0
+    print(json.dumps(request_fault(args.dependency, args.fault, times[-1], latency), indent=2))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="surge", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     sub = root.add_subparsers(dest="command", required=True, metavar="<command>")
@@ -165,6 +194,7 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument("--port", type=int, default=8000)
     up.add_argument("--gateway-workers", type=int, default=2)
     up.add_argument("--sqs-port", type=int, default=4566, help="port of the embedded SQS emulator")
+    up.add_argument("--chaos", action="store_true", help="reach Redis, MySQL and SQS through fault proxies")
     up.set_defaults(func=cmd_up)
     prep = sub.add_parser("prepare", help="apply the schema and create the queues")
     prep.add_argument(
@@ -189,6 +219,14 @@ def parser() -> argparse.ArgumentParser:
     catalogue.add_argument("--regular-stock", type=int, default=100, help="units of each regular product")
     catalogue.add_argument("--admin-key", help="the admin key (default: $ADMIN_KEY)")
     catalogue.set_defaults(func=cmd_catalogue)
+    chaos = sub.add_parser(
+        "chaos",
+        help="fail a dependency of the running stack: chaos redis down 10s | chaos sqs latency 200ms 30s",
+    )
+    chaos.add_argument("dependency", choices=["sqs", "redis", "mysql", "off"], help="what to fail (off: end all)")
+    chaos.add_argument("fault", nargs="?", choices=["down", "latency"])
+    chaos.add_argument("durations", nargs="*", metavar="DURATION", help="down: how long; latency: delay, how long")
+    chaos.set_defaults(func=cmd_chaos)
     for name in STACK_COMMANDS:
         _targeting(sub.choices[name])
     return root

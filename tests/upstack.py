@@ -95,13 +95,23 @@ class UpStack:
     def output(self) -> str:
         return "".join(path.read_text(errors="replace") for path in self.logs)
 
-    def start(self, wait: bool = True, **env: str) -> None:
+    def start(self, wait: bool = True, extra_args: list[str] | None = None, **env: str) -> None:
         """``./surge up`` (again: same ports, same var/); waits until it serves."""
         self.var.mkdir(parents=True, exist_ok=True)
         log = self.var.parent / f"up-{len(self.logs)}.log"
         self.logs.append(log)
         self.process = subprocess.Popen(
-            [*CLI, "up", "--port", str(self.port), "--sqs-port", str(self.sqs_port), "--gateway-workers", "1"],
+            [
+                *CLI,
+                "up",
+                "--port",
+                str(self.port),
+                "--sqs-port",
+                str(self.sqs_port),
+                "--gateway-workers",
+                "1",
+                *(extra_args or []),
+            ],
             env={**self.env, **env},
             cwd=REPO,
             stdout=log.open("wb"),

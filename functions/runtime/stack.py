@@ -25,6 +25,7 @@ from functions.adapters.schema import apply_schema
 from functions.adapters.sqs import SqsQueue, ensure_queues, sqs_client
 from functions.admin.secret import admin_key
 from functions.config import Settings
+from functions.runtime.chaos import Chaos, clear_faults
 from functions.runtime.emulator import REPO, port_free, start_ministack, stop_process
 from functions.runtime.state import (
     RUNTIME_FILE_ENV,
@@ -35,7 +36,7 @@ from functions.runtime.state import (
     runtime_file,
     var_dir,
 )
-from functions.runtime.supervisor import Supervisor
+from functions.runtime.supervisor import Supervisor, log
 from functions.workers.queues import app_queues
 
 DRAIN_SECONDS = 10  # on a graceful stop the workers work the backlog off for at most this long
@@ -51,6 +52,7 @@ class StackOptions:
     gateway_workers: int = 2
     gateway_threads: int = 32
     sqs_port: int = 4566
+    chaos: bool = False
     log_dir: Path = field(default_factory=lambda: var_dir() / "log")
 
 
@@ -149,18 +151,30 @@ def run(options: StackOptions) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    supervisor = Supervisor(runtime_file())
+    chaos: list[Chaos] = []  # made once the SQS endpoint is known
+    supervisor = Supervisor(runtime_file(), extra=lambda: chaos[0].status() if chaos else {})
     try:
-        return _run(options, env, embedded, supervisor, stop)
+        return _run(options, env, embedded, supervisor, stop, chaos)
     finally:
         print(f"stopping: gateway, then workers (drain up to {DRAIN_SECONDS}s), then SQS", file=sys.stderr, flush=True)
+        if chaos:
+            clear_faults()
+            for change in chaos[0].apply():  # let the workers drain through healthy proxies
+                log(change)
         supervisor.stop(["gateway", "workers", "sqs-emulator"])
+        if chaos:
+            chaos[0].close()
         forget_stack(os.getpid())
         runtime_file().unlink(missing_ok=True)
 
 
 def _run(
-    options: StackOptions, env: dict[str, str], embedded: bool, supervisor: Supervisor, stop: threading.Event
+    options: StackOptions,
+    env: dict[str, str],
+    embedded: bool,
+    supervisor: Supervisor,
+    stop: threading.Event,
+    chaos: list[Chaos],
 ) -> int:
     if embedded:
         env["SQS_ENDPOINT_URL"] = f"http://127.0.0.1:{options.sqs_port}"
@@ -187,8 +201,13 @@ def _run(
     print(f"Redis     {settings.redis_url} prefix {settings.redis_prefix!r}", flush=True)
     env[RUNTIME_FILE_ENV] = str(runtime_file())
     env["DRAIN_SECONDS"] = env.get("DRAIN_SECONDS", str(DRAIN_SECONDS))
-    supervisor.add("workers", lambda: start_workers(env))
-    supervisor.add("gateway", lambda: start_gateway(env, options))
+    app_env = dict(env)
+    if options.chaos:
+        chaos.append(Chaos(settings))
+        app_env.update(chaos[0].env())
+        print("Chaos     Redis, MySQL and SQS reached through fault proxies: ./surge chaos", flush=True)
+    supervisor.add("workers", lambda: start_workers(app_env))
+    supervisor.add("gateway", lambda: start_gateway(app_env, options))
     base = f"http://{options.host}:{options.port}"
     StackState(
         pid=os.getpid(),
@@ -201,6 +220,7 @@ def _run(
         aws_region=settings.aws_region,
         admin_key_fingerprint=fingerprint(admin_key(settings)),
         started_at=time.time(),
+        chaos=options.chaos,
     ).save()
     healthy = wait_healthy(f"{base}/health")
     print(f"Gateway   {base}  ({'healthy' if healthy else 'NOT healthy: see /health'})", flush=True)
@@ -210,4 +230,8 @@ def _run(
     print("Workers   SQS pollers + schedules running. Ctrl-C stops everything.", flush=True)
     while not stop.wait(0.1):
         supervisor.tick()
+        if chaos and (changes := chaos[0].apply()):
+            for change in changes:
+                log(change)
+            supervisor.write_status()
     return 0

@@ -98,6 +98,7 @@ class StackState:
     aws_region: str
     admin_key_fingerprint: str
     started_at: float
+    chaos: bool = False  # started with --chaos: its dependencies are reached through fault proxies
 
     def env(self) -> dict[str, str]:
         """The variables that point this process's Settings at the stack."""

@@ -21,8 +21,7 @@ import pytest
 from functions.adapters.mysql import MySqlTarget
 from functions.adapters.sqs import sqs_client
 from functions.runtime.emulator import REPO
-from tests.faultproxy import FaultProxy
-from tests.faults.world import _with_port
+from functions.runtime.faultproxy import FaultProxy, with_port
 from tests.support import http, wait_until
 from tests.upstack import UpStack
 
@@ -155,7 +154,7 @@ def test_a_batch_past_its_function_timeout_comes_back_and_is_stored_once(tmp_pat
     mysql = FaultProxy(("127.0.0.1", MySqlTarget.from_url(prepared.mysql_url).port))
     with mysql, UpStack.create(tmp_path, sqs_endpoint=prepared.sqs_endpoint_url) as up:
         up.env.update(SURGE_CHALICE_CONFIG=str(tmp_path / "config.json"), POLLERS_PER_QUEUE="1")
-        up.env["MYSQL_URL"] = _with_port(up.settings.mysql_url, mysql.port)
+        up.env["MYSQL_URL"] = with_port(up.settings.mysql_url, mysql.port)
         up.start()
         mysql.latency = 1.0  # each round trip to MySQL: the batch cannot finish in 2 s
         accepted = [pay(up.base)[1]["id"] for _ in range(5)]

@@ -1,4 +1,6 @@
-"""A TCP proxy the fault tests control: put it between the app and Redis, MySQL or SQS.
+"""A TCP proxy to fail a dependency on purpose: put it between the app and Redis, MySQL or
+SQS. The fault tests use it, and ``./surge up --chaos`` routes the stack through one per
+dependency for ``./surge chaos``.
 
 It listens on 127.0.0.1 (a free port) and forwards each connection to ``target``.
 ``cut()`` drops every open connection and refuses new ones (the service looks down);
@@ -20,12 +22,26 @@ import socket
 import threading
 import time
 from types import TracebackType
+from urllib.parse import urlsplit, urlunsplit
+
+
+def with_port(url: str, port: int) -> str:
+    """``url`` pointed at 127.0.0.1:``port`` (user and password kept)."""
+    parts = urlsplit(url)
+    netloc = parts.netloc.rsplit("@", 1)
+    host = f"127.0.0.1:{port}"
+    return urlunsplit(parts._replace(netloc=f"{netloc[0]}@{host}" if len(netloc) == 2 else host))
+
+
+def target_of(url: str, default_port: int) -> tuple[str, int]:
+    parts = urlsplit(url)
+    return parts.hostname or "127.0.0.1", parts.port or default_port
 
 
 class FaultProxy:
     def __init__(self, target: tuple[str, int]):
         self.target = target
-        self.latency = 0.0
+        self.latency = 0.0  # seconds added to each chunk sent to the target
         self._down = threading.Event()
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -50,6 +66,10 @@ class FaultProxy:
 
     def restore(self) -> None:
         self._down.clear()
+
+    @property
+    def down(self) -> bool:
+        return self._down.is_set()
 
     def close(self) -> None:
         self._stop.set()
