@@ -17,7 +17,7 @@ from typing import Any
 
 from functions.config import Settings
 
-STACK_COMMANDS = ("prepare", "dlq", "reconcile", "reset", "catalogue")  # they need a target
+STACK_COMMANDS = ("prepare", "dlq", "reconcile", "reset", "catalogue", "invoke")  # they need a target
 
 
 class Refused(Exception):
@@ -186,6 +186,53 @@ def cmd_chaos(args: argparse.Namespace) -> int:
     return 0
 
 
+def _app() -> Any:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from app import app
+
+    return app
+
+
+def cmd_event(args: argparse.Namespace) -> int:
+    from functions.runtime import invoke
+
+    settings = Settings.from_env()
+    if args.source == "sqs":
+        bodies = list(args.body or []) + [invoke.payment_message(a, args.currency) for a in args.payment or []]
+        if not bodies:
+            raise Refused("surge event sqs: give --body TEXT or --payment AMOUNT (repeatable)")
+        event = invoke.sqs_event(bodies, settings.queue_name(args.queue), settings.aws_region)
+    elif args.source == "schedule":
+        event = invoke.schedule_event(args.name)
+    else:
+        headers = dict(h.split(":", 1) for h in args.header or [])
+        headers = {k.strip().lower(): v.strip() for k, v in headers.items()}
+        if args.body is not None:
+            headers.setdefault("content-type", "application/json")
+        body = args.body[0].encode() if args.body else None
+        event = invoke.api_event(_app(), args.method.upper(), args.path, headers, body)
+    print(json.dumps(event, indent=2))
+    return 0
+
+
+def cmd_invoke(args: argparse.Namespace) -> int:
+    from functions.runtime import invoke
+
+    app = _app()
+    if args.function not in invoke.functions_of(app):
+        raise Refused(f"surge invoke: no function {args.function!r}; there are: {', '.join(invoke.functions_of(app))}")
+    if args.event == "-":
+        event = json.loads(sys.stdin.read())
+    elif args.event:
+        event = json.loads(Path(args.event).read_text())
+    elif args.function in {s.name for s in app.event_sources if type(s).__name__ == "ScheduledEventConfig"}:
+        event = invoke.schedule_event(args.function)
+    else:
+        raise Refused(f"surge invoke: {args.function} needs --event FILE (or - for stdin); ./surge event writes one")
+    print(json.dumps(invoke.invoke(app, args.function, event), indent=2, default=str))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="surge", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     sub = root.add_subparsers(dest="command", required=True, metavar="<command>")
@@ -227,6 +274,25 @@ def parser() -> argparse.ArgumentParser:
     chaos.add_argument("fault", nargs="?", choices=["down", "latency"])
     chaos.add_argument("durations", nargs="*", metavar="DURATION", help="down: how long; latency: delay, how long")
     chaos.set_defaults(func=cmd_chaos)
+    event = sub.add_parser("event", help="write a Lambda-shaped event to stdout: event sqs|schedule|api ...")
+    sources = event.add_subparsers(dest="source", required=True)
+    sqs = sources.add_parser("sqs", help="an SQS batch")
+    sqs.add_argument("--body", action="append", help="a message body (repeatable)")
+    sqs.add_argument("--payment", action="append", metavar="AMOUNT", help="a payment message (repeatable)")
+    sqs.add_argument("--currency", default="EUR")
+    sqs.add_argument("--queue", default="payments", help="payments or orders (prefixed with QUEUE_PREFIX)")
+    schedule = sources.add_parser("schedule", help="an EventBridge scheduled event")
+    schedule.add_argument("--name", default="reconcile_every_minute")
+    api = sources.add_parser("api", help="an API Gateway proxy request")
+    api.add_argument("--method", default="GET")
+    api.add_argument("--path", default="/health")
+    api.add_argument("--body", nargs=1, help="the request body (JSON)")
+    api.add_argument("--header", action="append", metavar="NAME:VALUE")
+    event.set_defaults(func=cmd_event)
+    invoke = sub.add_parser("invoke", help="run one function once with an event and print its result")
+    invoke.add_argument("function", help="store_payments, settle_orders, reconcile_every_minute or api_handler")
+    invoke.add_argument("--event", metavar="FILE", help="the event (JSON file, - for stdin)")
+    invoke.set_defaults(func=cmd_invoke)
     for name in STACK_COMMANDS:
         _targeting(sub.choices[name])
     return root

@@ -1,0 +1,58 @@
+"""The dev loop of ``chalice local`` and SAM CLI on ``./surge up``: events, one-off invokes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from functions.runtime.emulator import REPO
+from tests.upstack import CLI, UpStack, cli_env, run_cli
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+@pytest.fixture
+def up(tmp_path: Path, prepared: Any) -> Iterator[UpStack]:
+    with UpStack.create(tmp_path, POLLERS_PER_QUEUE="0") as stack:  # only invoke stores here
+        stack.start()
+        yield stack
+
+
+def test_invoke_runs_the_payments_worker_once_with_a_generated_sqs_event(up: UpStack) -> None:
+    env = cli_env(dict(os.environ), SURGE_VAR=str(up.var))
+    generated = run_cli(["event", "sqs", "--payment", "12.34", "--payment", "0.66"], env)
+    assert generated.returncode == 0, generated.stderr
+    event = json.loads(generated.stdout)
+    ids = [json.loads(record["body"])["id"] for record in event["Records"]]
+    assert len(ids) == 2 and event["Records"][0]["eventSource"] == "aws:sqs"
+
+    invoked = subprocess.run(
+        [*CLI, "invoke", "store_payments", "--event", "-"],
+        input=generated.stdout, env=env, cwd=REPO, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert invoked.returncode == 0, invoked.stderr
+    assert json.loads(invoked.stdout) == {"batchItemFailures": []}  # the batch response, alone on stdout
+    assert sorted(up.payment_ids()) == sorted(ids)  # stored in the running stack's MySQL
+
+    request = run_cli(["event", "api", "--method", "GET", "--path", "/health"], env)
+    path = up.var.parent / "api.json"
+    path.write_text(request.stdout)
+    answered = run_cli(["invoke", "api_handler", "--event", str(path)], env)
+    assert answered.returncode == 0, answered.stderr
+    response = json.loads(answered.stdout)
+    assert response["statusCode"] == 200 and json.loads(response["body"])["status"] == "ok"
+
+
+def test_invoke_of_an_unknown_function_names_the_real_ones(up: UpStack) -> None:
+    result = run_cli(["invoke", "store_payment"], cli_env(dict(os.environ), SURGE_VAR=str(up.var)))
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.strip().splitlines() == [
+        "surge invoke: no function 'store_payment'; there are: api_handler, store_payments, reconcile_every_minute,"
+        " settle_orders"
+    ]
