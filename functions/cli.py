@@ -67,6 +67,7 @@ def cmd_up(args: argparse.Namespace) -> int:
             gateway_workers=args.gateway_workers,
             sqs_port=args.sqs_port,
             chaos=args.chaos,
+            reload=args.reload,
         )
     )
 
@@ -242,6 +243,9 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument("--gateway-workers", type=int, default=2)
     up.add_argument("--sqs-port", type=int, default=4566, help="port of the embedded SQS emulator")
     up.add_argument("--chaos", action="store_true", help="reach Redis, MySQL and SQS through fault proxies")
+    up.add_argument(
+        "--no-reload", dest="reload", action="store_false", help="do not reload when app.py or functions/ change"
+    )
     up.set_defaults(func=cmd_up)
     prep = sub.add_parser("prepare", help="apply the schema and create the queues")
     prep.add_argument(

@@ -54,6 +54,7 @@ class UpStack:
     settings: Settings  # direct connections for the test's own checks
     process: subprocess.Popen[bytes] | None = None
     logs: list[Path] = field(default_factory=list)
+    project: Path = REPO  # the checkout it runs (a copy, for tests that edit the code)
 
     @classmethod
     def create(cls, tmp: Path, sqs_endpoint: str | None = None, **env: str) -> UpStack:
@@ -113,7 +114,7 @@ class UpStack:
                 *(extra_args or []),
             ],
             env={**self.env, **env},
-            cwd=REPO,
+            cwd=self.project,
             stdout=log.open("wb"),
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -195,6 +196,28 @@ class UpStack:
 
     def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
         self.close()
+
+
+def pay(base: str, key: str | None = None, timeout: float = 15) -> tuple[int, Any]:
+    headers = {"Idempotency-Key": key} if key else None
+    try:
+        status, _, body = http("POST", f"{base}/payment", {"amount": "1.00"}, headers, timeout=timeout)
+    except OSError as exc:  # connection refused/reset: no answer at all
+        return 0, repr(exc)
+    return status, body
+
+
+def copy_project(to: Path) -> Path:
+    """A checkout of the app to edit under a running stack (venvs shared, code copied)."""
+    import shutil
+
+    ignore = shutil.ignore_patterns("__pycache__")
+    shutil.copytree(REPO / "functions", to / "functions", ignore=ignore)
+    shutil.copytree(REPO / ".chalice", to / ".chalice")
+    shutil.copytree(REPO / "sql", to / "sql")
+    shutil.copy2(REPO / "app.py", to / "app.py")
+    (to / ".venv-ministack").symlink_to((REPO / ".venv-ministack").resolve())
+    return to
 
 
 def wait_gone(process: subprocess.Popen[bytes], timeout: float = 30) -> int:

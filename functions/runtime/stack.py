@@ -27,6 +27,7 @@ from functions.admin.secret import admin_key
 from functions.config import Settings
 from functions.runtime.chaos import Chaos, clear_faults
 from functions.runtime.emulator import REPO, port_free, start_ministack, stop_process
+from functions.runtime.reload import Watcher
 from functions.runtime.state import (
     RUNTIME_FILE_ENV,
     StackState,
@@ -53,6 +54,7 @@ class StackOptions:
     gateway_threads: int = 32
     sqs_port: int = 4566
     chaos: bool = False
+    reload: bool = True  # restart gateway and workers when the code or config.json changes
     log_dir: Path = field(default_factory=lambda: var_dir() / "log")
 
 
@@ -99,6 +101,8 @@ def start_gateway(env: dict[str, str], options: StackOptions) -> subprocess.Pope
         [granian, "--interface", "wsgi", "--host", options.host, "--port", str(options.port),
          "--workers", str(options.gateway_workers), "--blocking-threads", str(options.gateway_threads),
          "--backlog", "2048", "--working-dir", str(REPO), "--log-level", "warning",
+         # on SIGHUP (a reload) the old process serves 1 s beside the new one, then finishes its requests
+         "--respawn-interval", "1",
          "functions.runtime.wsgi:application"],
         env=gateway_env, cwd=REPO, start_new_session=True,
     )  # fmt: skip
@@ -228,8 +232,17 @@ def _run(
         method, path = route.split(maxsplit=1)
         print(f"          {method:4} {base}{path}", flush=True)
     print("Workers   SQS pollers + schedules running. Ctrl-C stops everything.", flush=True)
+    watcher = Watcher(REPO) if options.reload else None
+    if watcher:
+        print("Reload    on: app.py, functions/ and .chalice/config.json are watched (--no-reload)", flush=True)
+    ticks = 0
     while not stop.wait(0.1):
         supervisor.tick()
+        ticks += 1
+        if watcher and ticks % 5 == 0 and (changed := watcher.changed()):
+            log(f"reload: {', '.join(changed[:3])}{' …' if len(changed) > 3 else ''} changed")
+            supervisor.reload("gateway", signal.SIGHUP)  # granian respawns its workers, the socket stays
+            supervisor.reload("workers")
         if chaos and (changes := chaos[0].apply()):
             for change in changes:
                 log(change)

@@ -35,6 +35,7 @@ class Supervised:
     process: subprocess.Popen[bytes]
     started: float = field(default_factory=time.time)
     restarts: int = 0
+    reloads: int = 0
     last_exit: int | None = None
     last_exit_at: float | None = None
     crashes_in_a_row: int = 0
@@ -46,6 +47,7 @@ class Supervised:
             "pid": self.process.pid if running else None,
             "state": "running" if running else "restarting",
             "restarts": self.restarts,
+            "reloads": self.reloads,
             "last_exit": self.last_exit,
             "last_exit_at": self.last_exit_at,
             "up_since": self.started if running else None,
@@ -67,6 +69,7 @@ class Supervisor:
         self._path = status_path
         self._extra = extra or dict
         self.children: list[Supervised] = []
+        self._retiring: list[subprocess.Popen[bytes]] = []  # replaced, finishing their work
 
     def add(self, name: str, start: Starter) -> Supervised:
         child = Supervised(name, start, start())
@@ -81,10 +84,25 @@ class Supervisor:
         status = {"processes": {c.name: c.status() for c in self.children}, "updated": time.time(), **self._extra()}
         write_json(self._path, status)
 
+    def reload(self, name: str, how: signal.Signals | None = None) -> None:
+        """New code for ``name``: ``how`` is a signal it reloads on by itself (granian: SIGHUP);
+        else a fresh process starts and the old one gets SIGUSR1 (finish the batch in hand, exit)."""
+        child = next(c for c in self.children if c.name == name)
+        if how is not None:
+            child.process.send_signal(how)
+        else:
+            old = child.process
+            child.process, child.started = child.start(), time.time()
+            old.send_signal(signal.SIGUSR1)
+            self._retiring.append(old)
+        child.reloads += 1
+        self.write_status()
+
     def tick(self) -> None:
         """Notice exits, restart what is due; call it often (every 0.1-0.5 s)."""
         now = time.time()
         changed = False
+        self._retiring = [p for p in self._retiring if p.poll() is None]
         for child in self.children:
             code = child.process.poll()
             if code is not None and child.restart_at is None:
@@ -105,6 +123,8 @@ class Supervisor:
 
     def stop(self, order: list[str], timeout: float = 70) -> None:
         """SIGTERM each named process in ``order`` and wait for it (then SIGKILL)."""
+        for process in self._retiring:
+            stop_process(process, timeout)
         for name in order:
             for child in self.children:
                 if child.name == name:

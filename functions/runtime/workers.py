@@ -42,6 +42,9 @@ def main() -> int:
     stop, requested = threading.Event(), threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: requested.set())
     signal.signal(signal.SIGINT, lambda *_: requested.set())
+    # SIGUSR1: replaced by a reload; the new process takes over the queues, so no drain
+    reloaded = threading.Event()
+    signal.signal(signal.SIGUSR1, lambda *_: (reloaded.set(), requested.set()))
     # long polls wait up to 5 s: the read timeout must outlast them
     client = sqs_client(settings.sqs_endpoint_url, settings.aws_region, read_timeout=15)
     reachability = SqsReachability()
@@ -56,7 +59,7 @@ def main() -> int:
         start_schedules(app, stop, speedup=float(os.environ.get("SCHEDULE_SPEEDUP", "1")))
     logger.info("workers started", extra={"pollers": [p.name for p in pollers]})
     requested.wait()
-    drain(pollers, float(os.environ.get("DRAIN_SECONDS", "0")))
+    drain(pollers, 0 if reloaded.is_set() else float(os.environ.get("DRAIN_SECONDS", "0")))
     stop.set()
     for poller in pollers:
         poller.join(timeout=60)

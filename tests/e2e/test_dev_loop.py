@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,7 +14,8 @@ from typing import Any
 import pytest
 
 from functions.runtime.emulator import REPO
-from tests.upstack import CLI, UpStack, cli_env, run_cli
+from tests.support import http, wait_until
+from tests.upstack import CLI, UpStack, cli_env, copy_project, pay, run_cli
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -56,3 +59,45 @@ def test_invoke_of_an_unknown_function_names_the_real_ones(up: UpStack) -> None:
         "surge invoke: no function 'store_payment'; there are: api_handler, store_payments, reconcile_every_minute,"
         " settle_orders"
     ]
+
+
+def test_editing_a_route_changes_its_answer_within_3s_and_no_request_fails(tmp_path: Path, prepared: Any) -> None:
+    project = copy_project(tmp_path / "project")
+    with UpStack.create(tmp_path) as up:
+        up.project = project
+        up.start()
+        answers: list[tuple[float, int, Any]] = []
+        stop = threading.Event()
+
+        def client() -> None:
+            while not stop.is_set():
+                try:
+                    status, _, body = http("GET", f"{up.base}/health", timeout=10)
+                except OSError as exc:
+                    status, body = 0, repr(exc)
+                answers.append((time.monotonic(), status, body))
+                time.sleep(0.02)
+
+        thread = threading.Thread(target=client)
+        thread.start()
+        try:
+            time.sleep(1)
+            route = project / "functions" / "health.py"
+            route.write_text(route.read_text().replace('"status": "ok" if healthy', '"status": "fine" if healthy'))
+            edited = time.monotonic()
+            wait_until(lambda: answers and answers[-1][2].get("status") == "fine", 10, 0.05, "the new code")
+            changed_after = time.monotonic() - edited
+            time.sleep(2)  # requests keep flowing while the old processes finish
+        finally:
+            stop.set()
+            thread.join()
+        failed = [(status, body) for _, status, body in answers if status != 200]
+        assert failed == []
+        assert changed_after < 3.0
+        after = [body["status"] for at, _, body in answers if at > edited + changed_after + 0.5]
+        assert after and set(after) == {"fine"}  # no old process answers any more
+        status, body = pay(up.base)
+        assert status == 202, body
+        wait_until(lambda: up.payment_ids() == [body["id"]], 30, 0.2, "the reloaded workers to store it")
+        assert "reload: functions/health.py changed" in up.output()
+        assert up.health()["runtime"]["processes"]["workers"]["reloads"] == 1

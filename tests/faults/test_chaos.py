@@ -14,6 +14,7 @@ import pytest
 
 from tests.support import wait_until
 from tests.upstack import UpStack, cli_env, run_cli
+from tests.upstack import pay as post
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -31,8 +32,6 @@ def chaos(up: UpStack, *args: str) -> Any:
 
 
 def pay(up: UpStack) -> tuple[int, Any]:
-    from tests.faults.test_supervision import pay as post
-
     return post(up.base, timeout=10)
 
 

@@ -22,8 +22,8 @@ from functions.adapters.mysql import MySqlTarget
 from functions.adapters.sqs import sqs_client
 from functions.runtime.emulator import REPO
 from functions.runtime.faultproxy import FaultProxy, with_port
-from tests.support import http, wait_until
-from tests.upstack import UpStack
+from tests.support import wait_until
+from tests.upstack import UpStack, pay
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -32,15 +32,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 def up(tmp_path: Path, prepared: Any) -> Iterator[UpStack]:
     with UpStack.create(tmp_path) as stack:
         yield stack
-
-
-def pay(base: str, key: str | None = None, timeout: float = 15) -> tuple[int, Any]:
-    headers = {"Idempotency-Key": key} if key else None
-    try:
-        status, _, body = http("POST", f"{base}/payment", {"amount": "1.00"}, headers, timeout=timeout)
-    except OSError as exc:  # connection refused/reset: no answer at all
-        return 0, repr(exc)
-    return status, body
 
 
 def test_a_killed_worker_is_restarted_within_2s_while_every_request_gets_its_202(up: UpStack) -> None:
