@@ -29,10 +29,12 @@ from functions.runtime.chaos import Chaos, clear_faults
 from functions.runtime.emulator import REPO, port_free, start_ministack, stop_process
 from functions.runtime.reload import Watcher
 from functions.runtime.state import (
+    READY_DIR_ENV,
     RUNTIME_FILE_ENV,
     StackState,
     fingerprint,
     forget_stack,
+    is_ready,
     running_stack,
     runtime_file,
     var_dir,
@@ -101,8 +103,6 @@ def start_gateway(env: dict[str, str], options: StackOptions) -> subprocess.Pope
         [granian, "--interface", "wsgi", "--host", options.host, "--port", str(options.port),
          "--workers", str(options.gateway_workers), "--blocking-threads", str(options.gateway_threads),
          "--backlog", "2048", "--working-dir", str(REPO), "--log-level", "warning",
-         # on SIGHUP (a reload) the old process serves 1 s beside the new one, then finishes its requests
-         "--respawn-interval", "1",
          "functions.runtime.wsgi:application"],
         env=gateway_env, cwd=REPO, start_new_session=True,
     )  # fmt: skip
@@ -204,6 +204,8 @@ def _run(
     print(f"MySQL     {MySqlTarget.from_url(settings.mysql_url).database} schema ready {applied or ''}", flush=True)
     print(f"Redis     {settings.redis_url} prefix {settings.redis_prefix!r}", flush=True)
     env[RUNTIME_FILE_ENV] = str(runtime_file())
+    env[READY_DIR_ENV] = str(var_dir() / "ready")
+    os.environ[READY_DIR_ENV] = env[READY_DIR_ENV]
     env["DRAIN_SECONDS"] = env.get("DRAIN_SECONDS", str(DRAIN_SECONDS))
     app_env = dict(env)
     if options.chaos:
@@ -241,8 +243,9 @@ def _run(
         ticks += 1
         if watcher and ticks % 5 == 0 and (changed := watcher.changed()):
             log(f"reload: {', '.join(changed[:3])}{' …' if len(changed) > 3 else ''} changed")
-            supervisor.reload("gateway", signal.SIGHUP)  # granian respawns its workers, the socket stays
-            supervisor.reload("workers")
+            # a second granian binds the same port (SO_REUSEPORT); the old one stops once it serves
+            supervisor.reload("gateway", signal.SIGTERM, ready=lambda process: is_ready("gateway", process.pid))
+            supervisor.reload("workers", signal.SIGUSR1)  # the old one finishes its batch, no drain
         if chaos and (changes := chaos[0].apply()):
             for change in changes:
                 log(change)

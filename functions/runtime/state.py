@@ -154,3 +154,20 @@ def read_runtime() -> dict[str, Any] | None:
     if data is not None:
         data["age_s"] = round(time.time() - float(data.get("updated", time.time())), 1)
     return data
+
+
+READY_DIR_ENV = "SURGE_READY_DIR"  # set for the stack's own processes
+
+
+def announce_ready(role: str) -> None:
+    """A worker process of the gateway has loaded the app: the supervisor may retire the old one."""
+    directory = os.environ.get(READY_DIR_ENV)
+    if directory:
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        (Path(directory) / f"{role}-{os.getppid()}-{os.getpid()}").touch()
+
+
+def is_ready(role: str, pid: int) -> bool:
+    """Whether a worker of server process ``pid`` announced itself (see ``announce_ready``)."""
+    directory = os.environ.get(READY_DIR_ENV)
+    return bool(directory) and any(Path(directory).glob(f"{role}-{pid}-*"))

@@ -84,17 +84,23 @@ class Supervisor:
         status = {"processes": {c.name: c.status() for c in self.children}, "updated": time.time(), **self._extra()}
         write_json(self._path, status)
 
-    def reload(self, name: str, how: signal.Signals | None = None) -> None:
-        """New code for ``name``: ``how`` is a signal it reloads on by itself (granian: SIGHUP);
-        else a fresh process starts and the old one gets SIGUSR1 (finish the batch in hand, exit)."""
+    def reload(
+        self,
+        name: str,
+        retire: signal.Signals,
+        ready: Callable[[subprocess.Popen[bytes]], bool] | None = None,
+        timeout: float = 60,
+    ) -> None:
+        """New code for ``name``: a fresh process starts; once ``ready`` says it serves, the old
+        one gets ``retire`` (and finishes what it has in hand) -- no moment without a process."""
         child = next(c for c in self.children if c.name == name)
-        if how is not None:
-            child.process.send_signal(how)
-        else:
-            old = child.process
-            child.process, child.started = child.start(), time.time()
-            old.send_signal(signal.SIGUSR1)
-            self._retiring.append(old)
+        new = child.start()
+        deadline = time.monotonic() + timeout
+        while ready is not None and not ready(new) and new.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        old, child.process, child.started = child.process, new, time.time()
+        old.send_signal(retire)
+        self._retiring.append(old)
         child.reloads += 1
         self.write_status()
 

@@ -2,5 +2,7 @@
 
 from app import app
 from functions.runtime.gateway import WsgiGateway
+from functions.runtime.state import announce_ready
 
 application = WsgiGateway(app)
+announce_ready("gateway")

@@ -85,7 +85,12 @@ def test_editing_a_route_changes_its_answer_within_3s_and_no_request_fails(tmp_p
             route = project / "functions" / "health.py"
             route.write_text(route.read_text().replace('"status": "ok" if healthy', '"status": "fine" if healthy'))
             edited = time.monotonic()
-            wait_until(lambda: answers and answers[-1][2].get("status") == "fine", 10, 0.05, "the new code")
+            wait_until(
+                lambda: answers and isinstance(answers[-1][2], dict) and answers[-1][2].get("status") == "fine",
+                10,
+                0.05,
+                "the new code",
+            )
             changed_after = time.monotonic() - edited
             time.sleep(2)  # requests keep flowing while the old processes finish
         finally:
@@ -94,7 +99,7 @@ def test_editing_a_route_changes_its_answer_within_3s_and_no_request_fails(tmp_p
         failed = [(status, body) for _, status, body in answers if status != 200]
         assert failed == []
         assert changed_after < 3.0
-        after = [body["status"] for at, _, body in answers if at > edited + changed_after + 0.5]
+        after = [body["status"] for at, _, body in answers if at > edited + 3.0]
         assert after and set(after) == {"fine"}  # no old process answers any more
         status, body = pay(up.base)
         assert status == 202, body
