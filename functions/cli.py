@@ -234,6 +234,17 @@ def cmd_invoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_logs(args: argparse.Namespace) -> int:
+    from functions.runtime import logs
+
+    for line in logs.tail(args.function, args.lines):
+        print(line)
+    if args.follow:
+        for _ in logs.follow(args.function):
+            pass
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="surge", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     sub = root.add_subparsers(dest="command", required=True, metavar="<command>")
@@ -297,6 +308,11 @@ def parser() -> argparse.ArgumentParser:
     invoke.add_argument("function", help="store_payments, settle_orders, reconcile_every_minute or api_handler")
     invoke.add_argument("--event", metavar="FILE", help="the event (JSON file, - for stdin)")
     invoke.set_defaults(func=cmd_invoke)
+    logs = sub.add_parser("logs", help="the stack's log lines, readable: logs [<function>] [-f]")
+    logs.add_argument("function", nargs="?", help="only this function's lines (e.g. store_payments, api_handler)")
+    logs.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
+    logs.add_argument("-n", "--lines", type=int, default=100, help="how many lines to show first")
+    logs.set_defaults(func=cmd_logs)
     for name in STACK_COMMANDS:
         _targeting(sub.choices[name])
     return root

@@ -94,7 +94,14 @@ class UpStack:
         return self.logs[-1]
 
     def output(self) -> str:
-        return "".join(path.read_text(errors="replace") for path in self.logs)
+        """What ``./surge up`` printed, then its processes' log files."""
+        files = [*self.logs, *(self.var / "log" / f"{p}.log" for p in ("gateway", "workers"))]
+        return "".join(path.read_text(errors="replace") for path in files if path.exists())
+
+    def lines(self, process: str) -> list[str]:
+        """One process's JSON log lines (``gateway`` or ``workers``)."""
+        path = self.var / "log" / f"{process}.log"
+        return path.read_text(errors="replace").splitlines() if path.exists() else []
 
     def start(self, wait: bool = True, extra_args: list[str] | None = None, **env: str) -> None:
         """``./surge up`` (again: same ports, same var/); waits until it serves."""

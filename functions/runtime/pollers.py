@@ -185,6 +185,7 @@ class SqsPoller(threading.Thread):
         outcome: dict[str, Any] = {}
 
         def invoke() -> None:
+            logger.thread_safe_append_keys(function=self._mapping.name)
             try:
                 outcome["result"] = self._mapping.handler(event, context)
             except BaseException as exc:
@@ -232,6 +233,7 @@ class SqsPoller(threading.Thread):
         return len(messages)
 
     def run(self) -> None:
+        logger.thread_safe_append_keys(function=self._mapping.name)
         failures = 0
         while not self._halt.is_set():
             try:

@@ -50,6 +50,7 @@ def start_schedules(app: Chalice, stop: threading.Event, speedup: float = 1.0) -
         limits = function_limits(source.name)
 
         def loop(name: str = source.name, handler: Any = handler, period: float = period, limits: Any = limits) -> None:
+            logger.thread_safe_append_keys(function=name)
             while not stop.wait(period):
                 context = LambdaContext(name, memory_size=limits.memory_mb, max_runtime_ms=int(limits.timeout_s * 1000))
                 try:

@@ -27,6 +27,7 @@ from functions.admin.secret import admin_key
 from functions.config import Settings
 from functions.runtime.chaos import Chaos, clear_faults
 from functions.runtime.emulator import REPO, port_free, start_ministack, stop_process
+from functions.runtime.logs import log_file
 from functions.runtime.reload import Watcher
 from functions.runtime.state import (
     READY_DIR_ENV,
@@ -89,7 +90,16 @@ def wait_healthy(url: str, timeout: float = 30) -> bool:
 Children = list[tuple[str, "subprocess.Popen[bytes]"]]
 
 
-def start_gateway(env: dict[str, str], options: StackOptions) -> subprocess.Popen[bytes]:
+def _spawn(args: list[str], env: dict[str, str], log: Path | None) -> subprocess.Popen[bytes]:
+    """A process in a session of its own, writing to ``log`` (under ``./surge up``) or this terminal."""
+    if log is None:
+        return subprocess.Popen(args, env=env, cwd=REPO, start_new_session=True)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as out:
+        return subprocess.Popen(args, env=env, cwd=REPO, start_new_session=True, stdout=out, stderr=subprocess.STDOUT)
+
+
+def start_gateway(env: dict[str, str], options: StackOptions, log: Path | None = None) -> subprocess.Popen[bytes]:
     """The gateway: granian, several processes, in a session of its own."""
     gateway_env = {
         **env,
@@ -99,20 +109,18 @@ def start_gateway(env: dict[str, str], options: StackOptions) -> subprocess.Pope
         "GRANIAN_BACKPRESSURE": env.get("GRANIAN_BACKPRESSURE", "16384"),
     }
     granian = str(Path(sys.executable).with_name("granian"))
-    return subprocess.Popen(
+    return _spawn(
         [granian, "--interface", "wsgi", "--host", options.host, "--port", str(options.port),
          "--workers", str(options.gateway_workers), "--blocking-threads", str(options.gateway_threads),
          "--backlog", "2048", "--working-dir", str(REPO), "--log-level", "warning",
          "functions.runtime.wsgi:application"],
-        env=gateway_env, cwd=REPO, start_new_session=True,
+        gateway_env, log,
     )  # fmt: skip
 
 
-def start_workers(env: dict[str, str]) -> subprocess.Popen[bytes]:
+def start_workers(env: dict[str, str], log: Path | None = None) -> subprocess.Popen[bytes]:
     """The worker process: SQS pollers and schedules."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "functions.runtime.workers"], env=env, cwd=REPO, start_new_session=True
-    )
+    return _spawn([sys.executable, "-m", "functions.runtime.workers"], env, log)
 
 
 def start_app_processes(env: dict[str, str], options: StackOptions) -> Children:
@@ -212,8 +220,8 @@ def _run(
         chaos.append(Chaos(settings))
         app_env.update(chaos[0].env())
         print("Chaos     Redis, MySQL and SQS reached through fault proxies: ./surge chaos", flush=True)
-    supervisor.add("workers", lambda: start_workers(app_env))
-    supervisor.add("gateway", lambda: start_gateway(app_env, options))
+    supervisor.add("workers", lambda: start_workers(app_env, log_file("workers")))
+    supervisor.add("gateway", lambda: start_gateway(app_env, options, log_file("gateway")))
     base = f"http://{options.host}:{options.port}"
     StackState(
         pid=os.getpid(),
@@ -234,6 +242,7 @@ def _run(
         method, path = route.split(maxsplit=1)
         print(f"          {method:4} {base}{path}", flush=True)
     print("Workers   SQS pollers + schedules running. Ctrl-C stops everything.", flush=True)
+    print(f"Logs      {log_file('gateway').parent}/(gateway|workers).log, readable: ./surge logs [-f]", flush=True)
     watcher = Watcher(REPO) if options.reload else None
     if watcher:
         print("Reload    on: app.py, functions/ and .chalice/config.json are watched (--no-reload)", flush=True)

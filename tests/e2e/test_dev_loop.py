@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import subprocess
 import threading
 import time
@@ -106,3 +107,30 @@ def test_editing_a_route_changes_its_answer_within_3s_and_no_request_fails(tmp_p
         wait_until(lambda: up.payment_ids() == [body["id"]], 30, 0.2, "the reloaded workers to store it")
         assert "reload: functions/health.py changed" in up.output()
         assert up.health()["runtime"]["processes"]["workers"]["reloads"] == 1
+
+
+def test_logs_shows_each_functions_lines_readable_and_follows(tmp_path: Path, prepared: Any) -> None:
+    with UpStack.create(tmp_path) as up:
+        up.start()
+        env = cli_env(dict(os.environ), SURGE_VAR=str(up.var))
+        follower = subprocess.Popen(
+            [*CLI, "logs", "store_payments", "-f", "-n", "0"], env=env, cwd=REPO, stdout=subprocess.PIPE, text=True
+        )
+        try:
+            status, body = pay(up.base)
+            assert status == 202, body
+            assert follower.stdout is not None
+            ready, _, _ = select.select([follower.stdout], [], [], 30)
+            line = follower.stdout.readline() if ready else ""
+        finally:
+            follower.terminate()
+            follower.wait(timeout=10)
+        assert "store_payments" in line and f"payment_id={body['id']}" in line and not line.startswith("{")
+
+        wait_until(lambda: up.payment_ids(), 30, 0.2, "the payment to be stored")
+        worker = run_cli(["logs", "store_payments"], env).stdout.splitlines()
+        assert worker and all(" store_payments " in line for line in worker)
+        everything = run_cli(["logs"], env).stdout
+        assert "api_handler" in everything and "payment accepted" in everything
+        assert '"level"' not in everything  # readable, while the files keep their JSON
+        assert all(line.startswith("{") for line in up.lines("workers") if "store_payments" in line)

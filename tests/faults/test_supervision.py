@@ -124,14 +124,14 @@ def test_the_pollers_log_at_most_3_lines_during_a_10s_sqs_outage(tmp_path: Path,
     with proxy, UpStack.create(tmp_path, sqs_endpoint=f"http://{proxy.url_host}") as up:
         up.start()
         time.sleep(1)
-        before = len(up.output().splitlines())
+        before = len(up.lines("workers"))
         proxy.cut()
         time.sleep(10)
         proxy.restore()
         status, body = pay(up.base)
         assert status == 202, body
         wait_until(lambda: up.payment_ids(), 20, 0.2, "the payment after the outage to be stored")
-        lines = [line for line in up.output().splitlines()[before:] if '"message":"payment' not in line]
+        lines = [line for line in up.lines("workers")[before:] if '"message":"payment' not in line]
         assert len(lines) <= 3, "\n".join(lines)
         assert any("SQS unreachable" in line for line in lines), lines
         assert any("SQS reachable again" in line for line in lines), lines
