@@ -29,7 +29,7 @@ from functions.adapters.schema import drop_database
 from functions.adapters.sqs import sqs_client
 from functions.config import Settings
 from functions.runtime.emulator import REPO, free_port
-from tests.support import delete_queues, http, wait_until
+from tests.support import delete_queues, http, payment_ids, queue_depth, wait_until
 
 CLI = [sys.executable, "-m", "functions.cli"]
 
@@ -163,21 +163,11 @@ class UpStack:
         return str(client.get_queue_url(QueueName=self.settings.queue_name(kind))["QueueUrl"])
 
     def depth(self, kind: str) -> int:
-        client = sqs_client(self.sqs_endpoint(), self.settings.aws_region)
-        attributes = client.get_queue_attributes(
-            QueueUrl=self.queue_url(kind),
-            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-        )["Attributes"]
-        return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+        """Messages in the stack's ``kind`` queue, visible or in flight."""
+        return queue_depth(self.settings, kind)
 
     def payment_ids(self) -> list[str]:
-        conn = MySqlTarget.from_url(self.settings.mysql_url).connect()
-        try:
-            with conn.cursor() as cur:
-                cur.execute("SELECT id FROM payments")
-                return [row[0] for row in cur.fetchall()]
-        finally:
-            conn.close()
+        return payment_ids(self.settings)
 
     def close(self) -> None:
         if self.process is not None and self.process.poll() is None:

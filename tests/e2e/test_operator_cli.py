@@ -23,6 +23,7 @@ from functions.adapters.sqs import ensure_queues, sqs_client
 from functions.config import Settings
 from functions.runtime.emulator import REPO, free_port, port_open
 from functions.runtime.state import StackState
+from tests.support import mysql_count
 from tests.upstack import UpStack, cli_env, run_cli
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -122,13 +123,13 @@ def test_with_a_stack_running_commands_act_on_it_and_check_its_admin_key(up: UpS
     refused = run_cli(["catalogue", "load", "--products", "2"], env)
     assert refused.returncode != 0 and refused.stdout == ""
     assert len(refused.stderr.strip().splitlines()) == 1 and "admin key" in refused.stderr
-    assert _products(up) == 0
+    assert mysql_count(up.settings, "products") == 0
 
     env["ADMIN_KEY"] = up.settings.admin_key
     loaded = run_cli(["catalogue", "load", "--products", "2"], env)
     assert loaded.returncode == 0, loaded.stderr
     assert json.loads(loaded.stdout)["products"] == 3
-    assert _products(up) == 3  # in the stack's own database
+    assert mysql_count(up.settings, "products") == 3  # in the stack's own database
 
     # reports alone on stdout (`./surge reconcile | jq .`)
     reconciled = run_cli(["reconcile"], env)
@@ -189,13 +190,3 @@ def test_help_lists_every_command_and_an_unknown_one_is_refused_before_any_insta
     assert unknown.stderr.strip().splitlines() == ["surge: unknown command 'frobnicate' (./surge help lists them)"]
     assert calls.read_text().splitlines() == ["-m functions.cli --known frobnicate"]
     assert not (tmp_path / ".venv").exists()
-
-
-def _products(up: UpStack) -> int:
-    conn = MySqlTarget.from_url(up.settings.mysql_url).connect()
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT COUNT(*) FROM products")
-            return int(cur.fetchone()[0])
-    finally:
-        conn.close()

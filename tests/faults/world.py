@@ -27,7 +27,7 @@ from functions.config import Settings
 from functions.runtime.emulator import REPO, free_port
 from functions.runtime.faultproxy import FaultProxy, target_of, with_port
 from functions.runtime.stack import Children, StackOptions, start_app_processes, wait_healthy
-from tests.support import delete_queues, http, queue_depth, wait_until
+from tests.support import delete_queues, http, payment_ids, queue_depth, wait_until
 
 DEPENDENCIES = ("sqs", "mysql", "redis")
 
@@ -105,13 +105,7 @@ class World:
 
     # -- what is where --------------------------------------------------------------
     def mysql_ids(self) -> list[str]:
-        conn = MySqlTarget.from_url(self.settings.mysql_url).connect()
-        try:
-            with conn.cursor() as cur:
-                cur.execute("SELECT id FROM payments")
-                return [row[0] for row in cur.fetchall()]
-        finally:
-            conn.close()
+        return payment_ids(self.settings)
 
     def mysql_total(self) -> tuple[int, Decimal]:
         conn = MySqlTarget.from_url(self.settings.mysql_url).connect()
