@@ -45,7 +45,7 @@ def choose_target(args: argparse.Namespace) -> Any:
         if args.stage:  # the shell's own variables still win, as for `chalice deploy`
             os.environ.update({k: v for k, v in stage_environment(args.stage).items() if k not in os.environ})
         return None
-    if os.environ.get("SQS_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL_SQS"):
+    if Settings.from_env().sqs_endpoint_url:
         return None  # an explicit local endpoint (LocalStack, a MiniStack of one's own)
     stack = running_stack()
     if stack is None:
@@ -104,35 +104,25 @@ def require_admin_key(args: argparse.Namespace, settings: Settings) -> str | Non
     return None
 
 
-def _dlq_pair(settings: Settings, kind: str) -> tuple[Any, str, str]:
-    from functions.adapters.sqs import sqs_client
-
-    client = sqs_client(settings.sqs_endpoint_url, settings.aws_region)
-    main = client.get_queue_url(QueueName=settings.queue_name(kind))["QueueUrl"]
-    dlq = client.get_queue_url(QueueName=f"{settings.queue_name(kind)}-dlq")["QueueUrl"]
-    return client, main, dlq
-
-
 def cmd_dlq(args: argparse.Namespace) -> int:
-    from functions.runtime.dlq import redrive, show
+    from functions.bootstrap import surge
 
     settings = Settings.from_env()
     if args.action == "redrive" and (refused := require_admin_key(args, settings)):
         print(refused, file=sys.stderr)
         return 3
-    client, main, dlq = _dlq_pair(settings, args.queue)
+    operator = surge().operator
     if args.action == "show":
-        print(json.dumps(show(client, dlq, peek=args.peek), indent=2))
+        print(json.dumps(operator.show_dlq(args.queue, peek=args.peek), indent=2))
     else:
-        print(json.dumps({"redriven": redrive(client, dlq, main, limit=args.limit)}))
+        print(json.dumps({"redriven": operator.redrive(args.queue, limit=args.limit)}))
     return 0
 
 
 def cmd_reconcile(args: argparse.Namespace) -> int:
     from functions.bootstrap import surge
-    from functions.reconcile.schedule import reconcile
 
-    print(json.dumps(reconcile(surge()), indent=2))
+    print(json.dumps(surge().reconcile.run(), indent=2))
     return 0
 
 
@@ -141,9 +131,8 @@ def cmd_reset(args: argparse.Namespace) -> int:
         print(refused, file=sys.stderr)
         return 3
     from functions.bootstrap import surge
-    from functions.checkout.admin import reset
 
-    print(json.dumps(reset(surge()), indent=2))
+    print(json.dumps(surge().operator.reset(), indent=2))
     return 0
 
 
@@ -152,9 +141,8 @@ def cmd_catalogue(args: argparse.Namespace) -> int:
         print(refused, file=sys.stderr)
         return 3
     from functions.bootstrap import surge
-    from functions.checkout.admin import load_catalogue
 
-    print(json.dumps(load_catalogue(surge(), args.hot_stock, args.products, args.regular_stock), indent=2))
+    print(json.dumps(surge().operator.load_catalogue(args.hot_stock, args.products, args.regular_stock), indent=2))
     return 0
 
 
@@ -188,10 +176,9 @@ def cmd_chaos(args: argparse.Namespace) -> int:
 
 
 def _app() -> Any:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from app import app
+    from functions.runtime.app_loader import load_app
 
-    return app
+    return load_app()
 
 
 def cmd_event(args: argparse.Namespace) -> int:

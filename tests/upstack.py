@@ -178,15 +178,17 @@ class UpStack:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
         from functions.adapters.redis_client import connect
-        from functions.checkout.admin import delete_redis_keys
+        from functions.adapters.redis_keyspace import delete_redis_keys
         from functions.workers.queues import app_queues
 
         drop_database(MySqlTarget.from_url(self.settings.mysql_url))
         delete_redis_keys(connect(self.settings.redis_url), self.settings.redis_prefix)
         if "SQS_ENDPOINT_URL" in self.env:  # the run's own SQS (directly or through a proxy): our queues go
             run = Settings.from_env()
-            names = [self.settings.queue_name(q.removeprefix(run.queue_prefix)) for q in app_queues()]
-            delete_queues(Settings(**{**self.settings.__dict__, "sqs_endpoint_url": run.sqs_endpoint_url}), names)
+            delete_queues(
+                Settings(**{**self.settings.__dict__, "sqs_endpoint_url": run.sqs_endpoint_url}),
+                app_queues(self.settings),
+            )
 
     def __enter__(self) -> UpStack:
         return self

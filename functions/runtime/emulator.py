@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from functions.adapters.sqs import sqs_client
+from functions.config import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 MINISTACK_BIN = REPO / ".venv-ministack" / "bin" / "ministack"
@@ -47,7 +48,7 @@ def start_ministack(port: int, log_path: Path, state_dir: Path | None = None) ->
 
     With ``state_dir`` its queues (messages, in-flight ones and DLQs included) are saved
     there on a graceful stop (SIGTERM) and loaded again on the next start."""
-    binary = Path(os.environ.get("MINISTACK_BIN", MINISTACK_BIN))
+    binary = Path(Settings.from_env().ministack_bin or MINISTACK_BIN)
     if not binary.exists():
         raise RuntimeError(f"{binary} is missing: run ./surge setup (or set SQS_ENDPOINT_URL)")
     env = {

@@ -11,13 +11,14 @@ Example::
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from chalice.config import Config
+
+from functions.config import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 LAMBDA_DEFAULT_TIMEOUT_S = 60  # what Chalice deploys when config.json says nothing
@@ -32,7 +33,7 @@ class FunctionLimits:
 
 
 def config_path() -> Path:
-    return Path(os.environ.get("SURGE_CHALICE_CONFIG") or REPO / ".chalice" / "config.json")
+    return Path(Settings.from_env().chalice_config or REPO / ".chalice" / "config.json")
 
 
 @cache
@@ -45,7 +46,7 @@ def _config_from_disk(path: Path) -> dict[str, Any]:
 
 
 def chalice_config(function_name: str, stage: str | None = None) -> Config:
-    stage = stage or os.environ.get("CHALICE_STAGE") or "local"
+    stage = stage or Settings.from_env().chalice_stage
     return Config(chalice_stage=stage, function_name=function_name, config_from_disk=_config_from_disk(config_path()))
 
 
@@ -59,9 +60,8 @@ def function_limits(function_name: str, stage: str | None = None) -> FunctionLim
     )
 
 
-def concurrency(limits: FunctionLimits, override: str | None, default: int = 2) -> int:
-    """Batches a function may run at once locally: ``override`` (``POLLERS_PER_QUEUE``; ``0``
-    runs none) or else ``default``, never more than its reserved concurrency."""
-    wanted = default if override in (None, "") else int(override)
+def concurrency(limits: FunctionLimits, wanted: int) -> int:
+    """Batches a function may run at once locally: ``wanted`` (``POLLERS_PER_QUEUE``; ``0``
+    runs none), never more than its reserved concurrency."""
     reserved = limits.reserved_concurrency
     return wanted if reserved is None else min(wanted, reserved)

@@ -64,7 +64,7 @@ class StackOptions:
 def create_queues(settings: Settings) -> None:
     """The app's queues and their DLQs; idempotent."""
     client = sqs_client(settings.sqs_endpoint_url, settings.aws_region)
-    for name in app_queues():
+    for name in app_queues(settings):
         ensure_queues(client, name, f"{name}-dlq", settings.max_receive_count, settings.visibility_timeout)
 
 
@@ -138,7 +138,7 @@ def backlog(settings: Settings) -> dict[str, int]:
     """Messages waiting (visible + in flight) in each of the app's queues and DLQs."""
     queues = SqsQueue(sqs_client(settings.sqs_endpoint_url, settings.aws_region))
     counts = {}
-    for name in app_queues():
+    for name in app_queues(settings):
         for queue in (name, f"{name}-dlq"):
             depth = queues.depth(queue)
             counts[queue.removeprefix(settings.queue_prefix)] = depth["visible"] + depth["in_flight"]
@@ -158,7 +158,7 @@ def refuse_taken_ports(options: StackOptions, embedded_sqs: bool) -> None:
 
 def run(options: StackOptions) -> int:
     env = dict(os.environ)
-    embedded = not (env.get("SQS_ENDPOINT_URL") or env.get("AWS_ENDPOINT_URL_SQS"))
+    embedded = not Settings.from_env().sqs_endpoint_url
     refuse_taken_ports(options, embedded)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -213,7 +213,7 @@ def _run(
     print(f"Redis     {settings.redis_url} prefix {settings.redis_prefix!r}", flush=True)
     env[RUNTIME_FILE_ENV] = str(runtime_file())
     env[READY_DIR_ENV] = str(var_dir() / "ready")
-    os.environ[READY_DIR_ENV] = env[READY_DIR_ENV]
+    os.environ.update({READY_DIR_ENV: env[READY_DIR_ENV]})  # the supervisor looks there too
     env["DRAIN_SECONDS"] = env.get("DRAIN_SECONDS", str(DRAIN_SECONDS))
     app_env = dict(env)
     if options.chaos:

@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from functions.config import Settings, get_settings
 from functions.errors import Forbidden, Unauthorized
 
 REPO = Path(__file__).resolve().parents[2]
@@ -30,7 +31,7 @@ _ROUNDS = 100_000
 
 
 def var_dir() -> Path:
-    return Path(os.environ.get("SURGE_VAR") or REPO / "var")
+    return Path(Settings.from_env().var_dir or REPO / "var")
 
 
 def stack_file() -> Path:
@@ -147,7 +148,7 @@ def forget_stack(pid: int, path: Path | None = None) -> None:
 
 def read_runtime() -> dict[str, Any] | None:
     """The stack's runtime status for ``/health``; ``None`` outside ``./surge up`` (e.g. on Lambda)."""
-    path = os.environ.get(RUNTIME_FILE_ENV)
+    path = get_settings().runtime_file
     if not path:
         return None
     data = read_json(Path(path))
@@ -161,7 +162,7 @@ READY_DIR_ENV = "SURGE_READY_DIR"  # set for the stack's own processes
 
 def announce_ready(role: str) -> None:
     """A worker process of the gateway has loaded the app: the supervisor may retire the old one."""
-    directory = os.environ.get(READY_DIR_ENV)
+    directory = get_settings().ready_dir
     if directory:
         Path(directory).mkdir(parents=True, exist_ok=True)
         (Path(directory) / f"{role}-{os.getppid()}-{os.getpid()}").touch()
@@ -169,5 +170,5 @@ def announce_ready(role: str) -> None:
 
 def is_ready(role: str, pid: int) -> bool:
     """Whether a worker of server process ``pid`` announced itself (see ``announce_ready``)."""
-    directory = os.environ.get(READY_DIR_ENV)
+    directory = Settings.from_env().ready_dir
     return bool(directory) and any(Path(directory).glob(f"{role}-{pid}-*"))

@@ -7,7 +7,6 @@ progress complete (successes deleted, failures left to come back), then it exits
 
 from __future__ import annotations
 
-import os
 import signal
 import sys
 import threading
@@ -16,6 +15,7 @@ import time
 from functions.adapters.sqs import sqs_client
 from functions.config import get_settings
 from functions.observability import logger
+from functions.runtime.app_loader import load_app
 from functions.runtime.limits import concurrency
 from functions.runtime.pollers import SqsPoller, SqsReachability, mappings_of
 from functions.runtime.scheduler import start_schedules
@@ -35,9 +35,7 @@ def drain(pollers: list[SqsPoller], seconds: float) -> None:
 
 
 def main() -> int:
-    sys.path.insert(0, os.getcwd())
-    from app import app
-
+    app = load_app()
     settings = get_settings()
     stop, requested = threading.Event(), threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: requested.set())
@@ -51,15 +49,15 @@ def main() -> int:
     pollers = [
         SqsPoller(client, mapping, stop, settings.aws_region, reachability=reachability)
         for mapping in mappings_of(app)
-        for _ in range(concurrency(mapping.limits, os.environ.get("POLLERS_PER_QUEUE")))
+        for _ in range(concurrency(mapping.limits, settings.pollers_per_queue))
     ]
     for poller in pollers:
         poller.start()
-    if os.environ.get("SCHEDULES", "1") != "0":
-        start_schedules(app, stop, speedup=float(os.environ.get("SCHEDULE_SPEEDUP", "1")))
+    if settings.schedules_enabled:
+        start_schedules(app, stop, speedup=settings.schedule_speedup)
     logger.info("workers started", extra={"pollers": [p.name for p in pollers]})
     requested.wait()
-    drain(pollers, 0 if reloaded.is_set() else float(os.environ.get("DRAIN_SECONDS", "0")))
+    drain(pollers, 0 if reloaded.is_set() else settings.drain_seconds)
     stop.set()
     for poller in pollers:
         poller.join(timeout=60)

@@ -83,8 +83,10 @@ def test_editing_a_route_changes_its_answer_within_3s_and_no_request_fails(tmp_p
         thread.start()
         try:
             time.sleep(1)
-            route = project / "functions" / "health.py"
-            route.write_text(route.read_text().replace('"status": "ok" if healthy', '"status": "fine" if healthy'))
+            code = project / "functions" / "healthcheck.py"  # what GET /health answers
+            before = code.read_text()
+            assert '"status": "ok" if healthy' in before
+            code.write_text(before.replace('"status": "ok" if healthy', '"status": "fine" if healthy'))
             edited = time.monotonic()
             wait_until(
                 lambda: answers and isinstance(answers[-1][2], dict) and answers[-1][2].get("status") == "fine",
@@ -105,7 +107,7 @@ def test_editing_a_route_changes_its_answer_within_3s_and_no_request_fails(tmp_p
         status, body = pay(up.base)
         assert status == 202, body
         wait_until(lambda: up.payment_ids() == [body["id"]], 30, 0.2, "the reloaded workers to store it")
-        assert "reload: functions/health.py changed" in up.output()
+        assert "reload: functions/healthcheck.py changed" in up.output()
         assert up.health()["runtime"]["processes"]["workers"]["reloads"] == 1
 
 

@@ -34,10 +34,10 @@ def test_limits_chain_like_chalice_deploy(config: Path) -> None:
 
 
 def test_reserved_concurrency_caps_the_pollers() -> None:
-    assert concurrency(FunctionLimits(3, 128, None), None) == 2
-    assert concurrency(FunctionLimits(3, 128, None), "4") == 4
-    assert concurrency(FunctionLimits(3, 128, 1), "4") == 1
-    assert concurrency(FunctionLimits(3, 128, 5), "0") == 0
+    assert concurrency(FunctionLimits(3, 128, None), 2) == 2
+    assert concurrency(FunctionLimits(3, 128, None), 4) == 4
+    assert concurrency(FunctionLimits(3, 128, 1), 4) == 1
+    assert concurrency(FunctionLimits(3, 128, 5), 0) == 0
 
 
 class FakeSqs:
