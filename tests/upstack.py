@@ -12,6 +12,7 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -173,8 +174,12 @@ class UpStack:
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
-                self.process.wait(timeout=60)
+                self.process.wait(timeout=90)
             except subprocess.TimeoutExpired:
+                # its processes live in sessions of their own: kill them too, not just `up`
+                for pid in [self.pid(name) for name in ("gateway", "workers", "sqs-emulator")]:
+                    with contextlib.suppress(ProcessLookupError, TypeError):
+                        os.killpg(pid, signal.SIGKILL)  # type: ignore[arg-type]
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
         from functions.adapters.redis_client import connect

@@ -1,5 +1,5 @@
 """What ``./surge up`` watches to reload, as ``chalice local`` does: ``app.py``, ``functions/``
-and ``.chalice/config.json``. Polling mtimes (every 0.5 s, about a hundred files) needs
+and ``.chalice/config.json``. Polling mtimes (every 0.2 s, about a hundred files) needs
 no extra package and costs next to nothing."""
 
 from __future__ import annotations

@@ -250,7 +250,7 @@ def _run(
     while not stop.wait(0.1):
         supervisor.tick()
         ticks += 1
-        if watcher and ticks % 5 == 0 and (changed := watcher.changed()):
+        if watcher and ticks % 2 == 0 and (changed := watcher.changed()):
             log(f"reload: {', '.join(changed[:3])}{' …' if len(changed) > 3 else ''} changed")
             # a second granian binds the same port (SO_REUSEPORT); the old one stops once it serves
             supervisor.reload("gateway", signal.SIGTERM, ready=lambda process: is_ready("gateway", process.pid))
