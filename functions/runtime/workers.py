@@ -42,7 +42,12 @@ def main() -> int:
     signal.signal(signal.SIGINT, lambda *_: requested.set())
     # SIGUSR1: replaced by a reload; the new process takes over the queues, so no drain
     reloaded = threading.Event()
-    signal.signal(signal.SIGUSR1, lambda *_: (reloaded.set(), requested.set()))
+
+    def replaced(*_: object) -> None:
+        reloaded.set()
+        requested.set()
+
+    signal.signal(signal.SIGUSR1, replaced)
     # long polls wait up to 5 s: the read timeout must outlast them
     client = sqs_client(settings.sqs_endpoint_url, settings.aws_region, read_timeout=15)
     reachability = SqsReachability()
