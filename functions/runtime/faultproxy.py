@@ -7,11 +7,14 @@ It listens on 127.0.0.1 (a free port) and forwards each connection to ``target``
 ``restore()`` lets connections through again; ``latency`` delays each chunk sent to the
 target (a slow service).
 
-Example::
-
-    with FaultProxy(("127.0.0.1", 3306)) as proxy:
-        env["MYSQL_URL"] = f"mysql://root@127.0.0.1:{proxy.port}/db"
-        proxy.cut(); ...; proxy.restore()
+>>> proxy = FaultProxy(("127.0.0.1", 3306))
+>>> with_port("mysql://root@127.0.0.1:3306/db", proxy.port) == f"mysql://root@127.0.0.1:{proxy.port}/db"
+True
+>>> proxy.cut()
+>>> proxy.down
+True
+>>> proxy.restore()
+>>> proxy.close()
 """
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
 """``./surge event`` and ``./surge invoke``: Lambda-shaped events (like ``sam local
 generate-event``) and one run of one function with one of them, in this process.
 
-Example::
+>>> event = sqs_event(['{"any": "body"}'], queue="surge-payments")
+>>> event["Records"][0]["eventSourceARN"], event["Records"][0]["body"]
+('arn:aws:sqs:us-east-1:000000000000:surge-payments', '{"any": "body"}')
 
-    event = sqs_event(["{...}"], queue="surge-payments")
-    result = invoke("store_payments", event)      # {"batchItemFailures": []}
+``invoke(app, "store_payments", event)`` then runs the function once and returns its result.
 """
 
 from __future__ import annotations

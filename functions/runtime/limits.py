@@ -3,9 +3,10 @@
 defaults. The stage is ``CHALICE_STAGE`` (default ``local``); ``SURGE_CHALICE_CONFIG``
 points at another config file.
 
-Example::
-
-    function_limits("store_payments")   # FunctionLimits(timeout_s=30, memory_mb=512, reserved_concurrency=10)
+>>> function_limits("store_payments", "prod")
+FunctionLimits(timeout_s=30.0, memory_mb=512, reserved_concurrency=10)
+>>> concurrency(function_limits("reconcile_every_minute", "prod"), 2)
+1
 """
 
 from __future__ import annotations
