@@ -94,6 +94,14 @@ class Settings:
     schedule_speedup: float = 1.0
     # the embedded SQS emulator's executable; empty: the one ./surge setup installs
     ministack_bin: str = ""
+    # the local stack (./surge up): its directory (empty: <repo>/var), the status file and
+    # ready markers it gives its processes, how long a stop drains, whose Lambda limits apply
+    var_dir: str = ""
+    runtime_file: str = ""
+    ready_dir: str = ""
+    drain_seconds: float = 0.0
+    chalice_stage: str = "local"
+    chalice_config: str = ""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -137,6 +145,12 @@ class Settings:
             schedules_enabled=_env("SCHEDULES", "1") != "0",
             schedule_speedup=float(_env("SCHEDULE_SPEEDUP", str(cls.schedule_speedup))),
             ministack_bin=_env("MINISTACK_BIN", ""),
+            var_dir=_env("SURGE_VAR", ""),
+            runtime_file=_env("SURGE_RUNTIME_FILE", ""),
+            ready_dir=_env("SURGE_READY_DIR", ""),
+            drain_seconds=float(_env("DRAIN_SECONDS", str(cls.drain_seconds))),
+            chalice_stage=_env("CHALICE_STAGE", cls.chalice_stage),
+            chalice_config=_env("SURGE_CHALICE_CONFIG", ""),
         )
 
     def queue_name(self, kind: str) -> str:

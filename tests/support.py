@@ -79,6 +79,19 @@ def mysql_count(settings: Settings, table: str = "payments") -> int:
         conn.close()
 
 
+def payment_ids(settings: Settings) -> list[str]:
+    """Ids of the payments in MySQL."""
+    from functions.adapters.mysql import MySqlTarget
+
+    conn = MySqlTarget.from_url(settings.mysql_url).connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT id FROM payments")
+            return [row[0] for row in cur.fetchall()]
+    finally:
+        conn.close()
+
+
 def redis_keys(settings: Settings, pattern: str = "*") -> list[str]:
     """This run's Redis keys matching ``pattern`` (after the prefix)."""
     from functions.adapters.redis_client import connect

@@ -31,8 +31,23 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
-def start_ministack(port: int, log_path: Path) -> subprocess.Popen[bytes]:
-    """Start MiniStack bound to 127.0.0.1:``port`` and wait until SQS answers."""
+def port_free(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether a server could listen on ``host:port`` now (a bind, not a connect: it also
+    sees listeners on 0.0.0.0)."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers do: TIME_WAIT is no owner
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def start_ministack(port: int, log_path: Path, state_dir: Path | None = None) -> subprocess.Popen[bytes]:
+    """Start MiniStack bound to 127.0.0.1:``port`` and wait until SQS answers.
+
+    With ``state_dir`` its queues (messages, in-flight ones and DLQs included) are saved
+    there on a graceful stop (SIGTERM) and loaded again on the next start."""
     binary = Path(Settings.from_env().ministack_bin or MINISTACK_BIN)
     if not binary.exists():
         raise RuntimeError(f"{binary} is missing: run ./surge setup (or set SQS_ENDPOINT_URL)")
@@ -43,6 +58,8 @@ def start_ministack(port: int, log_path: Path) -> subprocess.Popen[bytes]:
         "IOT_MTLS_ENABLED": "0",
         "SFTP_ENABLED": "0",
     }
+    if state_dir is not None:
+        env.update(PERSIST_STATE="1", STATE_DIR=str(state_dir))
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log = log_path.open("ab")
     process = subprocess.Popen([str(binary)], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)

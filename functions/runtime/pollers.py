@@ -9,10 +9,11 @@ DLQ after ``maxReceiveCount`` receives.
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from chalice import Chalice
@@ -20,6 +21,7 @@ from chalice.app import SQSEventConfig
 from chalice.local import LambdaContext
 
 from functions.observability import logger
+from functions.runtime.limits import LAMBDA_DEFAULT_MEMORY_MB, LAMBDA_DEFAULT_TIMEOUT_S, FunctionLimits, function_limits
 from functions.workers.queues import queue_of
 
 Handler = Callable[[dict[str, Any], Any], Any]
@@ -36,9 +38,13 @@ class Mapping:
     batch_size: int
     window_seconds: float
     handler: Handler
+    limits: FunctionLimits = field(
+        default_factory=lambda: FunctionLimits(LAMBDA_DEFAULT_TIMEOUT_S, LAMBDA_DEFAULT_MEMORY_MB, None)
+    )
 
 
 def mappings_of(app: Chalice) -> list[Mapping]:
+    """Batch size and window from the decorator, timeout/memory/concurrency from config.json."""
     return [
         Mapping(
             name=source.name,
@@ -46,6 +52,7 @@ def mappings_of(app: Chalice) -> list[Mapping]:
             batch_size=source.batch_size,
             window_seconds=source.maximum_batching_window_in_seconds,
             handler=app.handler_map[source.name],
+            limits=function_limits(source.name),
         )
         for source in app.event_sources
         if isinstance(source, SQSEventConfig)
@@ -75,25 +82,76 @@ def lambda_record(message: dict[str, Any], arn: str, region: str) -> dict[str, A
     }
 
 
+class SqsReachability:
+    """Shared by a process's pollers: one warning when SQS goes, one info line when it is
+    back, however many pollers notice; and each poller's capped, jittered backoff."""
+
+    FIRST_S = 0.5
+    MAX_S = 5.0  # a poller is back at most ~5 s after SQS is
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._down_since: float | None = None
+
+    def failed(self, poller: str, exc: Exception, attempt: int) -> float:
+        """Record a failure; return how long this poller should wait before its next try."""
+        with self._lock:
+            first = self._down_since is None
+            if first:
+                self._down_since = time.monotonic()
+        if first:
+            logger.warning(
+                "SQS unreachable: pollers back off until it answers",
+                extra={"poller": poller, "error": f"{type(exc).__name__}: {str(exc)[:200]}"},
+            )
+        # full jitter: pollers of many processes do not retry in step
+        return random.uniform(0, min(self.MAX_S, self.FIRST_S * 2**attempt))
+
+    def succeeded(self) -> None:
+        if self._down_since is None:
+            return
+        with self._lock:
+            since, self._down_since = self._down_since, None
+        if since is not None:
+            logger.info("SQS reachable again", extra={"down_s": round(time.monotonic() - since, 1)})
+
+
 class SqsPoller(threading.Thread):
     """Polls one queue and invokes one handler, until ``stop`` is set.
 
     A batch in progress always completes: on shutdown its successes are deleted and
-    the rest stay invisible until their timeout, exactly as on Lambda.
+    the rest stay invisible until their timeout, exactly as on Lambda. While
+    ``draining`` it polls briefly and reports ``idle`` once a receive comes back empty.
     """
 
-    def __init__(self, client: Any, mapping: Mapping, stop: threading.Event, region: str, wait_seconds: int = 5):
+    def __init__(
+        self,
+        client: Any,
+        mapping: Mapping,
+        stop: threading.Event,
+        region: str,
+        wait_seconds: int = 5,
+        reachability: SqsReachability | None = None,
+    ):
         super().__init__(name=f"poller-{mapping.name}", daemon=True)
         self._client = client
         self._mapping = mapping
         self._halt = stop
         self._region = region
         self._wait = wait_seconds
-        self._url = client.get_queue_url(QueueName=mapping.queue)["QueueUrl"]
-        self._arn = client.get_queue_attributes(QueueUrl=self._url, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"
-        ]
+        self._reachability = reachability or SqsReachability()
+        self._url = ""
+        self._arn = ""
         self.batches = 0
+        self.draining = False
+        self.idle = False
+
+    def _resolve(self) -> None:
+        """The queue's url and ARN, looked up on first use (SQS may be down at start)."""
+        if not self._url:
+            url = self._client.get_queue_url(QueueName=self._mapping.queue)["QueueUrl"]
+            attributes = self._client.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+            self._arn, self._url = attributes["Attributes"]["QueueArn"], url
 
     def _receive(self, limit: int, wait: int) -> list[dict[str, Any]]:
         response = self._client.receive_message(
@@ -110,7 +168,8 @@ class SqsPoller(threading.Thread):
         the batching window has passed. Fuller batches mean fewer receive, delete and
         MySQL commits per message; the 202 was given long before, so this costs no client
         any latency, only the time until ``stored``."""
-        messages = self._receive(self._mapping.batch_size, self._wait)
+        self._resolve()
+        messages = self._receive(self._mapping.batch_size, min(self._wait, 1) if self.draining else self._wait)
         if not messages:
             return []
         deadline = time.monotonic() + self._mapping.window_seconds
@@ -124,15 +183,49 @@ class SqsPoller(threading.Thread):
                 break  # the window has passed, or we are stopping: handle what we have
         return messages
 
+    def _invoke(self, event: dict[str, Any]) -> Any:
+        """Run the handler on a thread of its own and wait at most the function's timeout.
+
+        Past it the batch is abandoned: nothing is deleted, its messages come back after the
+        visibility timeout. Python cannot kill the thread, so unlike Lambda the handler runs
+        on in the background; the workers' idempotent writes make its late work harmless."""
+        limits = self._mapping.limits
+        context = LambdaContext(
+            self._mapping.name, memory_size=limits.memory_mb, max_runtime_ms=int(limits.timeout_s * 1000)
+        )
+        outcome: dict[str, Any] = {}
+
+        def invoke() -> None:
+            logger.thread_safe_append_keys(function=self._mapping.name)
+            try:
+                outcome["result"] = self._mapping.handler(event, context)
+            except BaseException as exc:
+                outcome["error"] = exc
+
+        thread = threading.Thread(target=invoke, name=f"invoke-{self._mapping.name}", daemon=True)
+        thread.start()
+        thread.join(limits.timeout_s)
+        if thread.is_alive():
+            logger.error(
+                f"Task timed out after {limits.timeout_s:.2f} seconds; the batch comes back after the visibility"
+                " timeout",
+                extra={"handler": self._mapping.name, "messages": len(event["Records"])},
+            )
+            raise TimeoutError(self._mapping.name)
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome.get("result")
+
     def run_once(self) -> int:
         """Receive one batch and handle it; return how many messages it held."""
         messages = self._collect()
         if not messages:
             return 0
         event = {"Records": [lambda_record(m, self._arn, self._region) for m in messages]}
-        context = LambdaContext(self._mapping.name, memory_size=512, max_runtime_ms=30_000)
         try:
-            result = self._mapping.handler(event, context)
+            result = self._invoke(event)
+        except TimeoutError:
+            return len(messages)  # abandoned, as Lambda abandons a timed-out invocation
         except Exception:
             logger.exception("handler failed; the whole batch will come back", extra={"handler": self._mapping.name})
             return len(messages)
@@ -151,9 +244,15 @@ class SqsPoller(threading.Thread):
         return len(messages)
 
     def run(self) -> None:
+        logger.thread_safe_append_keys(function=self._mapping.name)
+        failures = 0
         while not self._halt.is_set():
             try:
-                self.run_once()
-            except Exception:  # SQS unreachable: back off and try again
-                logger.exception("poller error", extra={"handler": self._mapping.name})
-                self._halt.wait(1.0)
+                self.idle = self.run_once() == 0
+            except Exception as exc:  # SQS unreachable: back off (logged once per outage)
+                self.idle = False
+                self._halt.wait(self._reachability.failed(self.name, exc, failures))
+                failures += 1
+                continue
+            failures = 0
+            self._reachability.succeeded()

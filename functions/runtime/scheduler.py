@@ -12,6 +12,7 @@ from chalice.app import ScheduledEventConfig
 from chalice.local import LambdaContext
 
 from functions.observability import logger
+from functions.runtime.limits import function_limits
 
 _UNITS = {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "day": 86400, "days": 86400}
 
@@ -46,11 +47,14 @@ def start_schedules(app: Chalice, stop: threading.Event, speedup: float = 1.0) -
             continue
         period = rate_seconds(source.schedule_expression) / speedup
         handler = app.handler_map[source.name]
+        limits = function_limits(source.name)
 
-        def loop(name: str = source.name, handler: Any = handler, period: float = period) -> None:
+        def loop(name: str = source.name, handler: Any = handler, period: float = period, limits: Any = limits) -> None:
+            logger.thread_safe_append_keys(function=name)
             while not stop.wait(period):
+                context = LambdaContext(name, memory_size=limits.memory_mb, max_runtime_ms=int(limits.timeout_s * 1000))
                 try:
-                    handler(scheduled_event(name), LambdaContext(name, memory_size=512))
+                    handler(scheduled_event(name), context)
                 except Exception:
                     logger.exception("scheduled function failed", extra={"handler": name})
 

@@ -1,8 +1,11 @@
 """``./surge up``: the whole local stack in one command.
 
-Starts the SQS emulator when no endpoint is configured, applies the schema, creates
-the queues and their DLQs, then runs the gateway (granian, several processes) and the
-worker process, printing the URLs. Ctrl-C / SIGTERM stops them in order.
+Starts the SQS emulator when no endpoint is configured (its queues kept across stops),
+applies the schema, creates the queues and their DLQs, then runs the gateway (granian,
+several processes) and the worker process under a supervisor that restarts them when
+they die, printing the URLs. Only Ctrl-C / SIGTERM stops the stack: the gateway first,
+then the workers (after draining the queues for a bounded time), then the emulator,
+which saves what is left.
 """
 
 from __future__ import annotations
@@ -14,15 +17,33 @@ import sys
 import threading
 import time
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from functions.adapters.mysql import MySqlTarget
 from functions.adapters.schema import apply_schema
-from functions.adapters.sqs import ensure_queues, sqs_client
+from functions.adapters.sqs import SqsQueue, ensure_queues, sqs_client
+from functions.admin.secret import admin_key
 from functions.config import Settings
-from functions.runtime.emulator import REPO, port_open, start_ministack, stop_process
+from functions.runtime.chaos import Chaos, clear_faults
+from functions.runtime.emulator import REPO, port_free, start_ministack, stop_process
+from functions.runtime.logs import log_file
+from functions.runtime.reload import Watcher
+from functions.runtime.state import (
+    READY_DIR_ENV,
+    RUNTIME_FILE_ENV,
+    StackState,
+    fingerprint,
+    forget_stack,
+    is_ready,
+    running_stack,
+    runtime_file,
+    var_dir,
+)
+from functions.runtime.supervisor import Supervisor, log
 from functions.workers.queues import app_queues
+
+DRAIN_SECONDS = 10  # on a graceful stop the workers work the backlog off for at most this long
 
 ROUTES = ["POST /payment", "GET /payments/{id}", "GET /statistics", "GET /health"]
 ROUTES += ["POST /checkout", "GET /orders/{id}", "GET /products/{id}", "GET /  (dashboard)", "GET /metrics"]
@@ -35,15 +56,22 @@ class StackOptions:
     gateway_workers: int = 2
     gateway_threads: int = 32
     sqs_port: int = 4566
-    log_dir: Path = REPO / "var" / "log"
+    chaos: bool = False
+    reload: bool = True  # restart gateway and workers when the code or config.json changes
+    log_dir: Path = field(default_factory=lambda: var_dir() / "log")
+
+
+def create_queues(settings: Settings) -> None:
+    """The app's queues and their DLQs; idempotent."""
+    client = sqs_client(settings.sqs_endpoint_url, settings.aws_region)
+    for name in app_queues(settings):
+        ensure_queues(client, name, f"{name}-dlq", settings.max_receive_count, settings.visibility_timeout)
 
 
 def prepare(settings: Settings) -> list[str]:
     """Schema and queues; idempotent. Returns the migrations it applied."""
     applied = apply_schema(MySqlTarget.from_url(settings.mysql_url))
-    client = sqs_client(settings.sqs_endpoint_url, settings.aws_region)
-    for name in app_queues(settings):
-        ensure_queues(client, name, f"{name}-dlq", settings.max_receive_count, settings.visibility_timeout)
+    create_queues(settings)
     return applied
 
 
@@ -70,8 +98,17 @@ def granian_command(wsgi_app: str, options: StackOptions) -> list[str]:
             "--backlog", "2048", "--working-dir", str(REPO), "--log-level", "warning", wsgi_app]  # fmt: skip
 
 
-def start_app_processes(env: dict[str, str], options: StackOptions) -> Children:
-    """The gateway (granian, several processes) and the worker process, with ``env``."""
+def _spawn(args: list[str], env: dict[str, str], log: Path | None) -> subprocess.Popen[bytes]:
+    """A process in a session of its own, writing to ``log`` (under ``./surge up``) or this terminal."""
+    if log is None:
+        return subprocess.Popen(args, env=env, cwd=REPO, start_new_session=True)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as out:
+        return subprocess.Popen(args, env=env, cwd=REPO, start_new_session=True, stdout=out, stderr=subprocess.STDOUT)
+
+
+def start_gateway(env: dict[str, str], options: StackOptions, log: Path | None = None) -> subprocess.Popen[bytes]:
+    """The gateway: granian, several processes, in a session of its own."""
     gateway_env = {
         **env,
         "SQS_BATCHING": env.get("SQS_BATCHING", "1"),
@@ -79,14 +116,20 @@ def start_app_processes(env: dict[str, str], options: StackOptions) -> Children:
         # here 1,024): the 5,501st keep-alive client of a flash sale would wait for seconds
         "GRANIAN_BACKPRESSURE": env.get("GRANIAN_BACKPRESSURE", "16384"),
     }
-    gateway = subprocess.Popen(
+    return _spawn(
         granian_command("functions.runtime.wsgi:application", options),
-        env=gateway_env, cwd=REPO, start_new_session=True,
+        gateway_env, log,
     )  # fmt: skip
-    workers = subprocess.Popen(
-        [sys.executable, "-m", "functions.runtime.workers"], env=env, cwd=REPO, start_new_session=True
-    )
-    return [("gateway", gateway), ("workers", workers)]
+
+
+def start_workers(env: dict[str, str], log: Path | None = None) -> subprocess.Popen[bytes]:
+    """The worker process: SQS pollers and schedules."""
+    return _spawn([sys.executable, "-m", "functions.runtime.workers"], env, log)
+
+
+def start_app_processes(env: dict[str, str], options: StackOptions) -> Children:
+    """The gateway and the worker process, with ``env`` (unsupervised: tests and load runs)."""
+    return [("gateway", start_gateway(env, options)), ("workers", start_workers(env))]
 
 
 def stop_processes(children: Children, timeout: float = 70) -> None:
@@ -95,39 +138,129 @@ def stop_processes(children: Children, timeout: float = 70) -> None:
         stop_process(process, timeout)
 
 
+def backlog(settings: Settings) -> dict[str, int]:
+    """Messages waiting (visible + in flight) in each of the app's queues and DLQs."""
+    queues = SqsQueue(sqs_client(settings.sqs_endpoint_url, settings.aws_region))
+    counts = {}
+    for name in app_queues(settings):
+        for queue in (name, f"{name}-dlq"):
+            depth = queues.depth(queue)
+            counts[queue.removeprefix(settings.queue_prefix)] = depth["visible"] + depth["in_flight"]
+    return counts
+
+
+def refuse_taken_ports(options: StackOptions, embedded_sqs: bool) -> None:
+    if not port_free(options.port, options.host):
+        raise SystemExit(f"surge up: port {options.port} is taken (choose another with --port)")
+    if embedded_sqs and not port_free(options.sqs_port):
+        raise SystemExit(
+            f"surge up: port {options.sqs_port} is taken (choose another with --sqs-port, or set SQS_ENDPOINT_URL)"
+        )
+    if (other := running_stack()) is not None:
+        raise SystemExit(f"surge up: a stack is already running (pid {other.pid}, {other.gateway}); stop it first")
+
+
 def run(options: StackOptions) -> int:
-    children: Children = []
     env = dict(os.environ)
-    if not (env.get("SQS_ENDPOINT_URL") or env.get("AWS_ENDPOINT_URL_SQS")):
-        if port_open(options.sqs_port):
-            raise SystemExit(f"port {options.sqs_port} is taken: set SQS_ENDPOINT_URL or --sqs-port")
-        children.append(("sqs-emulator", start_ministack(options.sqs_port, options.log_dir / "ministack.log")))
-        env["SQS_ENDPOINT_URL"] = f"http://127.0.0.1:{options.sqs_port}"
-        print(f"SQS       embedded MiniStack at {env['SQS_ENDPOINT_URL']}", flush=True)
-    else:
-        print(f"SQS       {env.get('SQS_ENDPOINT_URL') or env.get('AWS_ENDPOINT_URL_SQS')}", flush=True)
-    os.environ.update(env)
-    settings = Settings.from_env()
-    applied = prepare(settings)
-    print(f"MySQL     {MySqlTarget.from_url(settings.mysql_url).database} schema ready {applied or ''}", flush=True)
-    print(f"Redis     {settings.redis_url} prefix {settings.redis_prefix!r}", flush=True)
-    children += start_app_processes(env, options)
-    base = f"http://{options.host}:{options.port}"
+    embedded = not Settings.from_env().sqs_endpoint_url
+    refuse_taken_ports(options, embedded)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
+    chaos: list[Chaos] = []  # made once the SQS endpoint is known
+    supervisor = Supervisor(runtime_file(), extra=lambda: chaos[0].status() if chaos else {})
+    try:
+        return _run(options, env, embedded, supervisor, stop, chaos)
+    finally:
+        print(f"stopping: gateway, then workers (drain up to {DRAIN_SECONDS}s), then SQS", file=sys.stderr, flush=True)
+        if chaos:
+            clear_faults()
+            for change in chaos[0].apply():  # let the workers drain through healthy proxies
+                log(change)
+        supervisor.stop(["gateway", "workers", "sqs-emulator"])
+        if chaos:
+            chaos[0].close()
+        forget_stack(os.getpid())
+        runtime_file().unlink(missing_ok=True)
+
+
+def _run(
+    options: StackOptions,
+    env: dict[str, str],
+    embedded: bool,
+    supervisor: Supervisor,
+    stop: threading.Event,
+    chaos: list[Chaos],
+) -> int:
+    if embedded:
+        env["SQS_ENDPOINT_URL"] = f"http://127.0.0.1:{options.sqs_port}"
+    os.environ.update(env)
+    settings = Settings.from_env()
+    if embedded:
+        state_dir = var_dir() / "sqs-state"
+
+        def emulator() -> subprocess.Popen[bytes]:
+            process = start_ministack(options.sqs_port, options.log_dir / "ministack.log", state_dir)
+            create_queues(settings)  # after a crash it may come back without them
+            return process
+
+        supervisor.add("sqs-emulator", emulator)
+        print(f"SQS       embedded MiniStack at {env['SQS_ENDPOINT_URL']} (state kept in {state_dir})", flush=True)
+    else:
+        print(f"SQS       {settings.sqs_endpoint_url}", flush=True)
+    applied = prepare(settings)
+    if embedded:
+        waiting = {queue: count for queue, count in backlog(settings).items() if count}
+        restored = ", ".join(f"{queue} {count}" for queue, count in waiting.items()) or "nothing"
+        print(f"          restored backlog: {restored}", flush=True)
+    print(f"MySQL     {MySqlTarget.from_url(settings.mysql_url).database} schema ready {applied or ''}", flush=True)
+    print(f"Redis     {settings.redis_url} prefix {settings.redis_prefix!r}", flush=True)
+    env[RUNTIME_FILE_ENV] = str(runtime_file())
+    env[READY_DIR_ENV] = str(var_dir() / "ready")
+    os.environ.update({READY_DIR_ENV: env[READY_DIR_ENV]})  # the supervisor looks there too
+    env["DRAIN_SECONDS"] = env.get("DRAIN_SECONDS", str(DRAIN_SECONDS))
+    app_env = dict(env)
+    if options.chaos:
+        chaos.append(Chaos(settings))
+        app_env.update(chaos[0].env())
+        print("Chaos     Redis, MySQL and SQS reached through fault proxies: ./surge chaos", flush=True)
+    supervisor.add("workers", lambda: start_workers(app_env, log_file("workers")))
+    supervisor.add("gateway", lambda: start_gateway(app_env, options, log_file("gateway")))
+    base = f"http://{options.host}:{options.port}"
+    StackState(
+        pid=os.getpid(),
+        gateway=base,
+        sqs_endpoint_url=settings.sqs_endpoint_url or "",
+        queue_prefix=settings.queue_prefix,
+        redis_url=settings.redis_url,
+        redis_prefix=settings.redis_prefix,
+        mysql_url=settings.mysql_url,
+        aws_region=settings.aws_region,
+        admin_key_fingerprint=fingerprint(admin_key(settings)),
+        started_at=time.time(),
+        chaos=options.chaos,
+    ).save()
     healthy = wait_healthy(f"{base}/health")
     print(f"Gateway   {base}  ({'healthy' if healthy else 'NOT healthy: see /health'})", flush=True)
     for route in ROUTES:
         method, path = route.split(maxsplit=1)
         print(f"          {method:4} {base}{path}", flush=True)
     print("Workers   SQS pollers + schedules running. Ctrl-C stops everything.", flush=True)
-    code = 0
-    while not stop.wait(0.5):
-        dead = [(name, p.returncode) for name, p in children if p.poll() is not None]
-        if dead:
-            print(f"stopping: {dead[0][0]} exited with {dead[0][1]}", flush=True)
-            code = 1
-            break
-    stop_processes(children)
-    return code
+    print(f"Logs      {log_file('gateway').parent}/(gateway|workers).log, readable: ./surge logs [-f]", flush=True)
+    watcher = Watcher(REPO) if options.reload else None
+    if watcher:
+        print("Reload    on: app.py, functions/ and .chalice/config.json are watched (--no-reload)", flush=True)
+    ticks = 0
+    while not stop.wait(0.1):
+        supervisor.tick()
+        ticks += 1
+        if watcher and ticks % 2 == 0 and (changed := watcher.changed()):
+            log(f"reload: {', '.join(changed[:3])}{' …' if len(changed) > 3 else ''} changed")
+            # a second granian binds the same port (SO_REUSEPORT); the old one stops once it serves
+            supervisor.reload("gateway", signal.SIGTERM, ready=lambda process: is_ready("gateway", process.pid))
+            supervisor.reload("workers", signal.SIGUSR1)  # the old one finishes its batch, no drain
+        if chaos and (changes := chaos[0].apply()):
+            for change in changes:
+                log(change)
+            supervisor.write_status()
+    return 0

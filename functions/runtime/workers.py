@@ -1,6 +1,7 @@
 """The worker process: SQS pollers for every ``on_sqs_message`` handler and the schedules.
 
-``python -m functions.runtime.workers`` — stops gracefully on SIGTERM/SIGINT: batches in
+``python -m functions.runtime.workers`` — stops gracefully on SIGTERM/SIGINT: the pollers
+first drain their queues for at most ``DRAIN_SECONDS`` (default 0: no drain), batches in
 progress complete (successes deleted, failures left to come back), then it exits.
 """
 
@@ -9,35 +10,64 @@ from __future__ import annotations
 import signal
 import sys
 import threading
+import time
 from dataclasses import replace
 
 from functions.adapters.sqs import sqs_client
 from functions.config import get_settings
 from functions.observability import logger
 from functions.runtime.app_loader import load_app
-from functions.runtime.pollers import SqsPoller, mappings_of
+from functions.runtime.limits import concurrency
+from functions.runtime.pollers import SqsPoller, SqsReachability, mappings_of
 from functions.runtime.scheduler import start_schedules
+
+
+def drain(pollers: list[SqsPoller], seconds: float) -> None:
+    """Keep polling until every poller found its queue empty, or ``seconds`` have passed."""
+    if seconds <= 0 or not pollers:
+        return
+    for poller in pollers:
+        poller.idle = False
+        poller.draining = True
+    deadline = time.monotonic() + seconds
+    logger.info("draining the queues", extra={"seconds": seconds})
+    while time.monotonic() < deadline and not all(p.idle for p in pollers):
+        time.sleep(0.1)
 
 
 def main() -> int:
     app = load_app()
     settings = get_settings()
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop, requested = threading.Event(), threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: requested.set())
+    signal.signal(signal.SIGINT, lambda *_: requested.set())
+    # SIGUSR1: replaced by a reload; the new process takes over the queues, so no drain
+    reloaded = threading.Event()
+
+    def replaced(*_: object) -> None:
+        reloaded.set()
+        requested.set()
+
+    signal.signal(signal.SIGUSR1, replaced)
     # long polls wait up to 5 s: the read timeout must outlast them
     client = sqs_client(settings.sqs_endpoint_url, settings.aws_region, read_timeout=15, wire=settings.sqs_wire)
-    per_queue = settings.pollers_per_queue
+    reachability = SqsReachability()
     mappings = mappings_of(app)
     if settings.batch_window_seconds is not None:  # local tuning; AWS uses the handlers' own window
         mappings = [replace(m, window_seconds=settings.batch_window_seconds) for m in mappings]
-    pollers = [SqsPoller(client, mapping, stop, settings.aws_region) for mapping in mappings for _ in range(per_queue)]
+    pollers = [
+        SqsPoller(client, mapping, stop, settings.aws_region, reachability=reachability)
+        for mapping in mappings
+        for _ in range(concurrency(mapping.limits, settings.pollers_per_queue))
+    ]
     for poller in pollers:
         poller.start()
     if settings.schedules_enabled:
         start_schedules(app, stop, speedup=settings.schedule_speedup)
     logger.info("workers started", extra={"pollers": [p.name for p in pollers]})
-    stop.wait()
+    requested.wait()
+    drain(pollers, 0 if reloaded.is_set() else settings.drain_seconds)
+    stop.set()
     for poller in pollers:
         poller.join(timeout=60)
     logger.info("workers stopped")

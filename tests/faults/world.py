@@ -20,31 +20,18 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from functions.adapters.mysql import MySqlTarget
 from functions.adapters.schema import apply_schema, drop_database
 from functions.adapters.sqs import ensure_queues, sqs_client
 from functions.config import Settings
 from functions.runtime.emulator import REPO, free_port
+from functions.runtime.faultproxy import FaultProxy, target_of, with_port
 from functions.runtime.stack import Children, StackOptions, start_app_processes, wait_healthy
 from tests.checkout_support import order_body
-from tests.faultproxy import FaultProxy
-from tests.support import delete_queues, http, queue_depth, wait_until
+from tests.support import delete_queues, http, payment_ids, queue_depth, wait_until
 
 DEPENDENCIES = ("sqs", "mysql", "redis")
-
-
-def _with_port(url: str, port: int) -> str:
-    parts = urlsplit(url)
-    netloc = parts.netloc.rsplit("@", 1)
-    host = f"127.0.0.1:{port}"
-    return urlunsplit(parts._replace(netloc=f"{netloc[0]}@{host}" if len(netloc) == 2 else host))
-
-
-def _target(url: str, default_port: int) -> tuple[str, int]:
-    parts = urlsplit(url)
-    return parts.hostname or "127.0.0.1", parts.port or default_port
 
 
 @dataclass
@@ -149,13 +136,7 @@ class World:
 
     # -- what is where --------------------------------------------------------------
     def mysql_ids(self) -> list[str]:
-        conn = MySqlTarget.from_url(self.settings.mysql_url).connect()
-        try:
-            with conn.cursor() as cur:
-                cur.execute("SELECT id FROM payments")
-                return [row[0] for row in cur.fetchall()]
-        finally:
-            conn.close()
+        return payment_ids(self.settings)
 
     def mysql_total(self) -> tuple[int, Decimal]:
         conn = MySqlTarget.from_url(self.settings.mysql_url).connect()
@@ -253,9 +234,9 @@ def make_world(run_settings: Settings, proxied: tuple[str, ...] = (), **env: str
         )
     urls = {"sqs": direct.sqs_endpoint_url or "", "mysql": direct.mysql_url, "redis": direct.redis_url}
     defaults = {"sqs": 4566, "mysql": 3306, "redis": 6379}
-    proxies = {dep: FaultProxy(_target(urls[dep], defaults[dep])) for dep in proxied}
+    proxies = {dep: FaultProxy(target_of(urls[dep], defaults[dep])) for dep in proxied}
     for dep, proxy in proxies.items():
-        urls[dep] = _with_port(urls[dep], proxy.port)
+        urls[dep] = with_port(urls[dep], proxy.port)
     process_env = {
         **os.environ,
         "QUEUE_PREFIX": direct.queue_prefix,

@@ -1,0 +1,89 @@
+"""Lambda's limits, locally: read from config.json like ``chalice deploy``; enforced by the pollers."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from functions.runtime.limits import FunctionLimits, concurrency, function_limits
+from functions.runtime.pollers import Mapping, SqsPoller
+
+
+@pytest.fixture
+def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "config.json"
+    path.write_text(
+        json.dumps({
+            "lambda_timeout": 10,
+            "stages": {"dev": {"lambda_functions": {"slow": {"lambda_timeout": 3, "reserved_concurrency": 1}}}},
+        })
+    )  # fmt: skip
+    monkeypatch.setenv("SURGE_CHALICE_CONFIG", str(path))
+    return path
+
+
+def test_limits_chain_like_chalice_deploy(config: Path) -> None:
+    assert function_limits("slow", "dev") == FunctionLimits(3, 128, 1)
+    assert function_limits("other", "dev") == FunctionLimits(10, 128, None)
+    assert function_limits("slow", "prod") == FunctionLimits(10, 128, None)
+
+
+def test_reserved_concurrency_caps_the_pollers() -> None:
+    assert concurrency(FunctionLimits(3, 128, None), 2) == 2
+    assert concurrency(FunctionLimits(3, 128, None), 4) == 4
+    assert concurrency(FunctionLimits(3, 128, 1), 4) == 1
+    assert concurrency(FunctionLimits(3, 128, 5), 0) == 0
+
+
+class FakeSqs:
+    """The four calls a poller makes, in memory."""
+
+    def __init__(self, bodies: list[str]):
+        self.messages = [{"MessageId": str(i), "ReceiptHandle": f"r{i}", "Body": b} for i, b in enumerate(bodies)]
+        self.deleted: list[str] = []
+
+    def get_queue_url(self, QueueName: str) -> dict[str, str]:
+        return {"QueueUrl": f"http://q/{QueueName}"}
+
+    def get_queue_attributes(self, **_: Any) -> dict[str, Any]:
+        return {"Attributes": {"QueueArn": "arn:aws:sqs:us-east-1:000000000000:q"}}
+
+    def receive_message(self, MaxNumberOfMessages: int, **_: Any) -> dict[str, Any]:
+        taken, self.messages = self.messages[:MaxNumberOfMessages], self.messages[MaxNumberOfMessages:]
+        return {"Messages": taken}
+
+    def delete_message_batch(self, Entries: list[dict[str, str]], **_: Any) -> None:
+        self.deleted += [e["ReceiptHandle"] for e in Entries]
+
+
+def poller(sqs: FakeSqs, handler: Any, timeout_s: float) -> SqsPoller:
+    mapping = Mapping("fn", "q", 10, 0, handler, FunctionLimits(timeout_s, 128, None))
+    return SqsPoller(sqs, mapping, threading.Event(), "us-east-1", wait_seconds=0)
+
+
+def test_a_batch_past_the_timeout_is_abandoned_and_nothing_is_deleted() -> None:
+    sqs = FakeSqs(["a", "b"])
+    release = threading.Event()
+    contexts: list[Any] = []
+
+    def slow(event: dict[str, Any], context: Any) -> None:
+        contexts.append(context)
+        release.wait(5)
+
+    started = time.monotonic()
+    assert poller(sqs, slow, 0.2).run_once() == 2
+    assert time.monotonic() - started < 2
+    assert sqs.deleted == []  # both come back after the visibility timeout
+    assert contexts[0].get_remaining_time_in_millis() <= 200
+    release.set()
+
+
+def test_a_batch_within_the_timeout_deletes_its_successes() -> None:
+    sqs = FakeSqs(["a", "b"])
+    handled = poller(sqs, lambda event, _: {"batchItemFailures": [{"itemIdentifier": "1"}]}, 5).run_once()
+    assert handled == 2 and sqs.deleted == ["r0"]
