@@ -113,7 +113,7 @@ def test_editing_a_route_changes_its_answer_within_3s_and_no_request_fails(tmp_p
 
 def test_logs_shows_each_functions_lines_readable_and_follows(tmp_path: Path, prepared: Any) -> None:
     with UpStack.create(tmp_path) as up:
-        up.start()
+        up.start(LOG_LEVEL="DEBUG")  # DEBUG: a line per payment, in the gateway and in the worker
         env = cli_env(dict(os.environ), SURGE_VAR=str(up.var))
         follower = subprocess.Popen(
             [*CLI, "logs", "store_payments", "-f", "-n", "0"], env=env, cwd=REPO, stdout=subprocess.PIPE, text=True
