@@ -46,7 +46,7 @@ def browser() -> Iterator[Any]:
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        pytest.skip("playwright is not installed: .venv/bin/pip install -r requirements-dev.txt")
+        pytest.skip("playwright is not installed: ./surge setup dev")
     with sync_playwright() as playwright:
         try:
             instance = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)

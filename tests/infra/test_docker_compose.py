@@ -22,6 +22,7 @@ import yaml
 from functions.adapters.mysql import MySqlTarget
 from functions.config import Settings
 from functions.runtime.emulator import REPO
+from infra.venvs import LAMBDA_PYTHON_VERSION
 
 COMPOSE = REPO / "docker-compose.yml"
 DOCKERFILE = REPO / "Dockerfile"
@@ -169,10 +170,10 @@ def test_gateway_healthcheck_asks_the_health_route(compose: dict[str, Any]) -> N
 
 def test_dockerfile_installs_the_requirements_and_serves_the_wsgi_app() -> None:
     text = DOCKERFILE.read_text()
-    assert re.search(r"^FROM python:3\.11", text, flags=re.MULTILINE), "same Python as .venv and the Lambda runtime"
-    assert "pip install -r requirements-dev.txt" in text
+    assert re.search(rf"^FROM python:{LAMBDA_PYTHON_VERSION}-", text, flags=re.MULTILINE), "the Lambda runtime's Python"
+    assert "pip install --require-hashes -r requirements/up.txt" in text, "the runtime lock, not the dev tools"
     cmd = dockerfile_cmd()
-    assert cmd[0] == "granian" and "granian" in (REPO / "requirements-dev.txt").read_text()
+    assert cmd[0] == "granian" and "granian==" in (REPO / "requirements" / "up.txt").read_text()
     target = cmd[-1]
     assert target in (REPO / "functions" / "runtime" / "stack.py").read_text(), "same app as ./surge up serves"
     module, _, attribute = target.partition(":")
