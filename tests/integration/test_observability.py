@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import redis
+from prometheus_client.parser import text_string_to_metric_families
 
 from functions.adapters.sqs import ensure_queues, sqs_client
 from functions.bootstrap import build, use
@@ -20,6 +21,7 @@ from functions.errors import DependencyDown
 from functions.observability import logger
 from functions.payments.model import Payment
 from functions.runtime.pollers import SqsPoller, mappings_of
+from functions.telemetry.metrics import series_name
 from functions.telemetry.prometheus import parse_series
 
 JSON = {"Content-Type": "application/json"}
@@ -30,14 +32,15 @@ def _post(client: Any, body: Any) -> Any:
 
 
 def _metrics(client: Any) -> dict[str, float]:
+    """``/metrics`` as Prometheus reads it (prometheus_client's own parser): series -> value."""
     response = client.http.get("/metrics")
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
     values = {}
-    for line in response.body.decode().splitlines():
-        if line and not line.startswith("#"):
-            series, value = line.rsplit(" ", 1)
-            values[series] = float(value)
+    for family in text_string_to_metric_families(response.body.decode()):
+        assert family.documentation and family.type in ("counter", "gauge", "histogram"), family.name
+        for sample in family.samples:
+            values[series_name(sample.name, sample.labels)] = sample.value
     return values
 
 
@@ -150,7 +153,7 @@ def test_metrics_count_accepted_rejected_and_unavailable(
     values = _metrics(client)
     assert _metric(values, "surge_payments_accepted_total", currency="EUR") == 1
     assert _metric(values, "surge_payments_accepted_total", currency="USD") == 1
-    assert _metric(values, "surge_requests_rejected_total", route="/payment", code="invalid_json") == 1
+    assert _metric(values, "surge_requests_rejected_total", route="/payment", code="invalid_json", status="400") == 1
     rejected = {s: v for s, v in values.items() if s.startswith("surge_requests_rejected_total")}
     assert sum(rejected.values()) == 2
     assert _metric(values, "surge_enqueue_latency_seconds_count") == 2
