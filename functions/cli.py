@@ -14,7 +14,13 @@ def cmd_up(args: argparse.Namespace) -> int:
     from functions.runtime.stack import StackOptions, run
 
     return run(
-        StackOptions(host=args.host, port=args.port, gateway_workers=args.gateway_workers, sqs_port=args.sqs_port)
+        StackOptions(
+            host=args.host,
+            port=args.port,
+            gateway_workers=args.gateway_workers,
+            sqs_port=args.sqs_port,
+            prometheus_port=args.prometheus_port if args.observability else None,
+        )
     )
 
 
@@ -108,6 +114,8 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument("--port", type=int, default=8000)
     up.add_argument("--gateway-workers", type=int, default=2)
     up.add_argument("--sqs-port", type=int, default=4566, help="port of the embedded SQS emulator")
+    up.add_argument("--observability", action="store_true", help="also run Prometheus scraping the stack")
+    up.add_argument("--prometheus-port", type=int, default=9090, help="port of Prometheus (--observability)")
     up.set_defaults(func=cmd_up)
     prep = sub.add_parser("prepare", help="apply the schema and create the queues")
     prep.add_argument(

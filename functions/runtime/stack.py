@@ -22,6 +22,7 @@ from functions.adapters.schema import apply_schema
 from functions.adapters.sqs import ensure_queues, sqs_client
 from functions.config import Settings
 from functions.runtime.emulator import REPO, port_open, start_ministack, stop_process
+from functions.runtime.prometheus import NoPrometheus, check_prometheus, start_prometheus
 from functions.workers.queues import app_queues
 
 ROUTES = ["POST /payment", "GET /payments/{id}", "GET /statistics", "GET /health"]
@@ -36,6 +37,7 @@ class StackOptions:
     gateway_threads: int = 32
     sqs_port: int = 4566
     log_dir: Path = REPO / "var" / "log"
+    prometheus_port: int | None = None  # --observability: Prometheus scraping the gateway
 
 
 def prepare(settings: Settings) -> list[str]:
@@ -93,6 +95,8 @@ def stop_processes(children: Children, timeout: float = 70) -> None:
 
 def run(options: StackOptions) -> int:
     children: Children = []
+    if options.prometheus_port is not None:
+        check_prometheus(options.prometheus_port)  # before anything starts
     env = dict(os.environ)
     if not (env.get("SQS_ENDPOINT_URL") or env.get("AWS_ENDPOINT_URL_SQS")):
         if port_open(options.sqs_port):
@@ -117,6 +121,13 @@ def run(options: StackOptions) -> int:
     for route in ROUTES:
         method, path = route.split(maxsplit=1)
         print(f"          {method:4} {base}{path}", flush=True)
+    if options.prometheus_port is not None:
+        try:
+            children.append(("prometheus", start_prometheus(base, options.prometheus_port, options.log_dir)))
+        except NoPrometheus as exc:
+            stop_processes(children)
+            raise SystemExit(str(exc)) from exc
+        print(f"Metrics   Prometheus http://127.0.0.1:{options.prometheus_port} (observability/rules.yml)", flush=True)
     print("Workers   SQS pollers + schedules running. Ctrl-C stops everything.", flush=True)
     code = 0
     while not stop.wait(0.5):

@@ -29,6 +29,7 @@ DOCKERFILE = REPO / "Dockerfile"
 SCHEMA = REPO / "infra" / "schemas" / "compose-spec.json"
 APP_SERVICES = ("prepare", "gateway", "workers")
 INFRA_SERVICES = ("localstack", "redis", "mysql")
+OBSERVABILITY_SERVICES = ("prometheus", "grafana")
 LAST_FREE_LOCALSTACK = (4, 14)  # auth token required from 4.15 / 2026.3.0 on
 
 
@@ -86,7 +87,7 @@ def test_schema_check_rejects_a_misspelt_key(tmp_path: Path) -> None:
 
 
 def test_every_part_of_the_stack_is_a_service(compose: dict[str, Any]) -> None:
-    assert set(services(compose)) == {*INFRA_SERVICES, *APP_SERVICES}
+    assert set(services(compose)) == {*INFRA_SERVICES, *APP_SERVICES, *OBSERVABILITY_SERVICES}
 
 
 def test_localstack_is_pinned_to_a_release_that_runs_without_an_account(compose: dict[str, Any]) -> None:
