@@ -60,8 +60,8 @@ class PaymentCounters(Protocol):
 
     def window(self, first_second: int, last_second: int) -> dict[str, Aggregate]: ...
 
-    def second_counts(self, first_second: int, last_second: int) -> list[int]:
-        """How many payments (all currencies) were accepted in each second of the span, oldest first."""
+    def second_counts(self, first_second: int, last_second: int, currency: str | None = None) -> list[int]:
+        """How many payments (of ``currency``, else all) were accepted in each second of the span, oldest first."""
 
     def replace_seconds(self, currency: str, minute: int, buckets: Sequence[SecondBucket]) -> None: ...
 

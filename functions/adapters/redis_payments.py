@@ -127,12 +127,11 @@ class RedisPaymentCounters:
             pipe.sadd(self._currencies_key, currency)
         pipe.execute()
 
-    def second_counts(self, first_second: int, last_second: int) -> list[int]:
-        """Payments in each second of the span (all currencies), oldest first; one Lua call."""
+    def second_counts(self, first_second: int, last_second: int, currency: str | None = None) -> list[int]:
+        """Payments in each second of the span (of ``currency``, else all), oldest first; one Lua call."""
+        args = [f"{self._prefix}stats:pay:", first_second, last_second, "c", *([currency] if currency else [])]
         try:
-            counts = self._second_counts(
-                keys=[self._currencies_key], args=[f"{self._prefix}stats:pay:", first_second, last_second, "c"]
-            )
+            counts = self._second_counts(keys=[self._currencies_key], args=args)
         except redis.RedisError as exc:
             raise DependencyDown("redis", exc) from exc
         return [int(c) for c in counts]

@@ -30,13 +30,18 @@ class StatisticsService:
         try:
             by_currency = self._counters.window(window.first, window.last)
             if series:
-                counts = self._counters.second_counts(window.first, window.last)
+                counts = self._counters.second_counts(window.first, window.last, currency)
             extra = {name: section(window) for name, section in self._sections.items()}
         except DependencyDown as exc:
             raise ServiceUnavailable("statistics store unavailable") from exc
         if counts is not None:
-            # all currencies, oldest second first: the dashboard's payments-per-second chart
-            extra["payments_per_second"] = {"from": _iso(window.first), "step_seconds": 1, "counts": counts}
+            # the chosen currency, oldest second first: the dashboard's payments-per-second chart
+            extra["payments_per_second"] = {
+                "currency": currency,
+                "from": _iso(window.first),
+                "step_seconds": 1,
+                "counts": counts,
+            }
         return {
             "window_seconds": window.seconds,
             "from": _iso(window.first),

@@ -80,6 +80,11 @@ def test_second_counts_put_each_payment_in_its_second_across_minutes_and_currenc
     assert {first + i: c for i, c in enumerate(counts) if c} == placed
     # a narrower span cuts at the right seconds
     assert counters.second_counts(first + 10, first + 40) == [3] + [0] * 29 + [1]
+    # one currency: only its payments (the even ones of each second are USD)
+    usd = {second: (count + 1) // 2 for second, count in placed.items()}
+    assert {first + i: c for i, c in enumerate(counters.second_counts(first, last, "USD")) if c} == usd
+    eur = {second: count // 2 for second, count in placed.items() if count // 2}
+    assert {first + i: c for i, c in enumerate(counters.second_counts(first, last, "EUR")) if c} == eur
 
 
 def _park_in_dlq(settings: Any, count: int) -> str:
@@ -100,6 +105,9 @@ def test_statistics_series_and_queue_sections(client: Any, surge_app: Any) -> No
     series = stats["payments_per_second"]
     assert len(series["counts"]) == stats["window_seconds"] and sum(series["counts"]) == 2
     assert series["step_seconds"] == 1 and series["from"] == stats["from"]
+    assert series["currency"] == stats["payments"]["currency"] == "EUR"
+    usd = client.http.get("/statistics?series=1&currency=USD").json_body["payments_per_second"]
+    assert usd["currency"] == "USD" and sum(usd["counts"]) == 0, "the series follows the chosen currency"
     payments_queue = surge_app.settings.queue_name("payments")
     # a worker of the session's stack may be taking the payments: only the shape is fixed there
     assert set(stats["queues"][payments_queue]) == {"visible", "in_flight"}
