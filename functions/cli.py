@@ -20,6 +20,7 @@ def cmd_up(args: argparse.Namespace) -> int:
             gateway_workers=args.gateway_workers,
             sqs_port=args.sqs_port,
             prometheus_port=args.prometheus_port if args.observability else None,
+            sqs=args.sqs,
         )
     )
 
@@ -114,6 +115,12 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument("--port", type=int, default=8000)
     up.add_argument("--gateway-workers", type=int, default=2)
     up.add_argument("--sqs-port", type=int, default=4566, help="port of the embedded SQS emulator")
+    up.add_argument(
+        "--sqs",
+        choices=["ministack", "localstack"],
+        default="ministack",
+        help="SQS emulator to start when SQS_ENDPOINT_URL is unset (localstack: host mode, needs Python >= 3.13)",
+    )
     up.add_argument("--observability", action="store_true", help="also run Prometheus scraping the stack")
     up.add_argument("--prometheus-port", type=int, default=9090, help="port of Prometheus (--observability)")
     up.set_defaults(func=cmd_up)

@@ -21,8 +21,9 @@ from functions.adapters.mysql import MySqlTarget
 from functions.adapters.schema import apply_schema
 from functions.adapters.sqs import ensure_queues, sqs_client
 from functions.config import Settings
-from functions.runtime.emulator import REPO, port_open, start_ministack, stop_process
+from functions.runtime.emulator import REPO, port_open, stop_process
 from functions.runtime.prometheus import NoPrometheus, check_prometheus, start_prometheus
+from functions.runtime.sqs_endpoint import start_sqs
 from functions.workers.queues import app_queues
 
 ROUTES = ["POST /payment", "GET /payments/{id}", "GET /statistics", "GET /health"]
@@ -38,6 +39,7 @@ class StackOptions:
     sqs_port: int = 4566
     log_dir: Path = REPO / "var" / "log"
     prometheus_port: int | None = None  # --observability: Prometheus scraping the gateway
+    sqs: str = "ministack"  # --sqs: the emulator started when SQS_ENDPOINT_URL is not set
 
 
 def prepare(settings: Settings) -> list[str]:
@@ -101,9 +103,10 @@ def run(options: StackOptions) -> int:
     if not (env.get("SQS_ENDPOINT_URL") or env.get("AWS_ENDPOINT_URL_SQS")):
         if port_open(options.sqs_port):
             raise SystemExit(f"port {options.sqs_port} is taken: set SQS_ENDPOINT_URL or --sqs-port")
-        children.append(("sqs-emulator", start_ministack(options.sqs_port, options.log_dir / "ministack.log")))
+        emulator, label = start_sqs(options.sqs, options.sqs_port, options.log_dir)
+        children.append(("sqs-emulator", emulator))
         env["SQS_ENDPOINT_URL"] = f"http://127.0.0.1:{options.sqs_port}"
-        print(f"SQS       embedded MiniStack at {env['SQS_ENDPOINT_URL']}", flush=True)
+        print(f"SQS       {label} at {env['SQS_ENDPOINT_URL']}", flush=True)
     else:
         print(f"SQS       {env.get('SQS_ENDPOINT_URL') or env.get('AWS_ENDPOINT_URL_SQS')}", flush=True)
     os.environ.update(env)
