@@ -8,7 +8,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from chalice import Blueprint
+from functions.http.errors import Blueprint
 
 SPEC_PATH = Path(__file__).with_name("openapi.json")
 

@@ -1,14 +1,14 @@
-"""Wire the adapters to the services once per process (a Lambda container or a worker).
+"""The wiring: build the adapters once per process (a Lambda container or a worker) and
+hand the entrypoints the services built on them — services only, never a raw client.
 
-``surge()`` returns the wired object graph, built lazily from the environment.
-Tests call ``use(build(settings))`` with their own settings, or pass fakes to ``build``.
+``surge()`` returns the services, built lazily from the environment. Tests call
+``use(build(settings))`` with their own settings, or pass fakes to ``build``; ``wire``
+also returns the adapters behind the services, for tests that look at Redis, SQS or MySQL.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import redis
 
@@ -16,18 +16,23 @@ from functions.adapters.idempotency import RedisIdempotency
 from functions.adapters.mysql import MySqlConnections, MySqlTarget
 from functions.adapters.mysql_orders import MySqlOrders
 from functions.adapters.mysql_payments import MySqlPaymentLedger
-from functions.adapters.ports import MessageQueue, OrderStore, PaymentCounters, PaymentLedger, StockGate
 from functions.adapters.redis_client import connect
+from functions.adapters.redis_keyspace import RedisKeyspace, RedisReconcileLog
 from functions.adapters.redis_metrics import RedisMetricStore
 from functions.adapters.redis_payments import RedisPaymentCounters
 from functions.adapters.redis_ratelimit import RedisRateLimiter
 from functions.adapters.redis_stock import RedisStock
+from functions.adapters.schema import MySqlTables
 from functions.adapters.sqs import BatchingSender, SqsQueue, sqs_client
+from functions.adapters.sqs_dlq import SqsDeadLetters
+from functions.admin.service import OperatorService
 from functions.checkout.service import CheckoutService
 from functions.checkout.statistics import orders_section
-from functions.config import Settings, get_settings
-from functions.errors import DependencyDown
+from functions.config import QUEUE_KINDS, Settings, get_settings
+from functions.healthcheck import HealthService
 from functions.payments.service import PaymentService
+from functions.ports import MessageQueue, OrderStore, PaymentCounters, PaymentLedger, RateLimiter, StockGate
+from functions.reconcile.service import ReconcileService
 from functions.statistics.queues import QueueDepths, depth_gauges
 from functions.statistics.service import StatisticsService
 from functions.telemetry.metrics import Metrics, emf_wanted
@@ -35,7 +40,24 @@ from functions.telemetry.metrics import Metrics, emf_wanted
 
 @dataclass
 class Surge:
-    """Everything a function needs, wired."""
+    """What the entrypoints (routes, workers, schedules, CLI) get: services, no clients."""
+
+    settings: Settings
+    payments: PaymentService
+    checkout: CheckoutService
+    statistics: StatisticsService
+    health: HealthService
+    reconcile: ReconcileService
+    operator: OperatorService
+    metrics: Metrics
+    queue_depths: QueueDepths
+    # None when RATE_LIMIT_ENABLED=0 (load-test profiles only)
+    rate_limiter: RateLimiter | None = None
+
+
+@dataclass
+class Adapters:
+    """The adapters behind the services; only the wiring (and tests) hold them."""
 
     settings: Settings
     redis: redis.Redis
@@ -44,27 +66,18 @@ class Surge:
     db: MySqlConnections
     counters: PaymentCounters
     ledger: PaymentLedger
-    payments: PaymentService
-    statistics: StatisticsService
-    metrics: Metrics
-    queue_depths: QueueDepths
     stock: StockGate
     orders: OrderStore
-    checkout: CheckoutService
-    # extra reconcile steps by name (checkout adds stock): fn(now_s) -> report
-    reconcilers: dict[str, Callable[[int], dict[str, Any]]] = field(default_factory=dict)
-    # None when RATE_LIMIT_ENABLED=0 (load-test profiles only)
-    rate_limiter: RedisRateLimiter | None = None
 
 
-def build(
+def wire(
     settings: Settings,
     *,
     queue: MessageQueue | None = None,
     counters: PaymentCounters | None = None,
     ledger: PaymentLedger | None = None,
-) -> Surge:
-    """Real adapters unless a fake is passed in."""
+) -> tuple[Surge, Adapters]:
+    """Real adapters unless a fake is passed in; the services, and the adapters behind them."""
     redis_client = connect(settings.redis_url)
     sqs = SqsQueue(sqs_client(settings.sqs_endpoint_url, settings.aws_region), settings.queue_urls)
     if queue is None:
@@ -76,10 +89,10 @@ def build(
     )
     ledger = ledger or MySqlPaymentLedger(db)
     idempotency = RedisIdempotency(redis_client, settings.redis_prefix, settings.idempotency_ttl_seconds)
-    metrics = Metrics(RedisMetricStore(redis_client, settings.redis_prefix), emf=emf_wanted())
+    metrics = Metrics(RedisMetricStore(redis_client, settings.redis_prefix), emf=emf_wanted(settings))
     payments = PaymentService(queue, counters, ledger, idempotency, settings.queue_name("payments"), metrics=metrics)
     queue_depths = QueueDepths(
-        sqs, lambda: _consumed_queues(settings), on_refresh=lambda depths: metrics.record(depth_gauges(depths))
+        sqs, settings.consumed_queues, on_refresh=lambda depths: metrics.record(depth_gauges(depths))
     )
     stock = RedisStock(
         redis_client, settings.redis_prefix, settings.payment_marker_ttl_seconds, settings.stats_window_seconds
@@ -88,9 +101,55 @@ def build(
     checkout = CheckoutService(
         stock, queue, orders, idempotency, settings.queue_name("orders"), settings.default_currency
     )
+    keyspace = RedisKeyspace(redis_client, settings.redis_prefix)
+    tables = MySqlTables(db)
+    reconcile = ReconcileService(
+        counters,
+        ledger,
+        sqs,
+        stock,
+        orders,
+        RedisReconcileLog(redis_client, settings.redis_prefix),
+        settings.queue_name("payments"),
+        settings.queue_name("orders"),
+        settings.stats_window_seconds,
+    )
     statistics = StatisticsService(counters)
     statistics.add_section("queues", queue_depths.section)
-    app = Surge(
+    statistics.add_section("orders", orders_section(stock, settings.default_currency, reconcile.last_report))
+    health = HealthService(
+        {
+            "redis": keyspace.ping,
+            "sqs": lambda: sqs.depth(settings.queue_name("payments")),
+            "mysql": tables.ping,
+        }
+    )
+    operator = OperatorService(
+        {kind: settings.queue_name(kind) for kind in QUEUE_KINDS},
+        SqsDeadLetters(sqs),
+        keyspace,
+        tables,
+        orders,
+        stock,
+    )
+    rate_limiter = (
+        RedisRateLimiter(redis_client, settings.redis_prefix, settings.rate_limit_per_second, settings.rate_limit_burst)
+        if settings.rate_limit_enabled
+        else None
+    )
+    services = Surge(
+        settings=settings,
+        payments=payments,
+        checkout=checkout,
+        statistics=statistics,
+        health=health,
+        reconcile=reconcile,
+        operator=operator,
+        metrics=metrics,
+        queue_depths=queue_depths,
+        rate_limiter=rate_limiter,
+    )
+    adapters = Adapters(
         settings=settings,
         redis=redis_client,
         sqs=sqs,
@@ -98,52 +157,21 @@ def build(
         db=db,
         counters=counters,
         ledger=ledger,
-        payments=payments,
-        statistics=statistics,
-        metrics=metrics,
-        queue_depths=queue_depths,
         stock=stock,
         orders=orders,
-        checkout=checkout,
-        rate_limiter=RedisRateLimiter(
-            redis_client, settings.redis_prefix, settings.rate_limit_per_second, settings.rate_limit_burst
-        )
-        if settings.rate_limit_enabled
-        else None,
     )
-    wire_checkout(app)
-    return app
+    return services, adapters
 
 
-def wire_checkout(app: Surge) -> None:
-    """The orders statistics section and the stock reconcile step."""
-    from functions.reconcile.stock import reconcile_stock
-
-    def last_reconcile() -> str | None:
-        try:
-            return app.redis.get(f"{app.settings.redis_prefix}reconcile:last")  # type: ignore[return-value]
-        except redis.RedisError:
-            return None  # the section still shows the live figures
-
-    def orders_drained() -> bool:
-        try:
-            depth = app.sqs.depth(app.settings.queue_name("orders"))
-        except DependencyDown:
-            return False
-        return depth["visible"] == 0 and depth["in_flight"] == 0
-
-    app.statistics.add_section("orders", orders_section(app.stock, app.settings.default_currency, last_reconcile))
-    app.reconcilers["stock"] = lambda now_s: reconcile_stock(app.stock, app.orders, orders_drained())
-
-
-def _consumed_queues(settings: Settings) -> list[str]:
-    """The queues the app consumes (payments, orders…), read from its handlers when it is loaded."""
-    from functions.workers.queues import app_queues
-
-    try:
-        return app_queues() or [settings.queue_name("payments")]
-    except ImportError:
-        return [settings.queue_name("payments")]
+def build(
+    settings: Settings,
+    *,
+    queue: MessageQueue | None = None,
+    counters: PaymentCounters | None = None,
+    ledger: PaymentLedger | None = None,
+) -> Surge:
+    """The services on real adapters (unless a fake is passed in)."""
+    return wire(settings, queue=queue, counters=counters, ledger=ledger)[0]
 
 
 _current: Surge | None = None
@@ -157,6 +185,6 @@ def surge() -> Surge:
 
 
 def use(instance: Surge | None) -> None:
-    """Replace the wired graph (tests); ``None`` rebuilds from the environment next time."""
+    """Replace the wired services (tests); ``None`` rebuilds from the environment next time."""
     global _current
     _current = instance

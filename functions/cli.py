@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
 
 from functions.config import Settings
 
@@ -53,35 +52,25 @@ def require_admin_key(args: argparse.Namespace, settings: Settings) -> str | Non
     return None
 
 
-def _dlq_pair(settings: Settings, kind: str) -> tuple[Any, str, str]:
-    from functions.adapters.sqs import sqs_client
-
-    client = sqs_client(settings.sqs_endpoint_url, settings.aws_region)
-    main = client.get_queue_url(QueueName=settings.queue_name(kind))["QueueUrl"]
-    dlq = client.get_queue_url(QueueName=f"{settings.queue_name(kind)}-dlq")["QueueUrl"]
-    return client, main, dlq
-
-
 def cmd_dlq(args: argparse.Namespace) -> int:
-    from functions.runtime.dlq import redrive, show
+    from functions.bootstrap import surge
 
     settings = Settings.from_env()
     if args.action == "redrive" and (refused := require_admin_key(args, settings)):
         print(refused, file=sys.stderr)
         return 3
-    client, main, dlq = _dlq_pair(settings, args.queue)
+    operator = surge().operator
     if args.action == "show":
-        print(json.dumps(show(client, dlq, peek=args.peek), indent=2))
+        print(json.dumps(operator.show_dlq(args.queue, peek=args.peek), indent=2))
     else:
-        print(json.dumps({"redriven": redrive(client, dlq, main, limit=args.limit)}))
+        print(json.dumps({"redriven": operator.redrive(args.queue, limit=args.limit)}))
     return 0
 
 
 def cmd_reconcile(args: argparse.Namespace) -> int:
     from functions.bootstrap import surge
-    from functions.reconcile.schedule import reconcile
 
-    print(json.dumps(reconcile(surge()), indent=2))
+    print(json.dumps(surge().reconcile.run(), indent=2))
     return 0
 
 
@@ -90,9 +79,8 @@ def cmd_reset(args: argparse.Namespace) -> int:
         print(refused, file=sys.stderr)
         return 3
     from functions.bootstrap import surge
-    from functions.checkout.admin import reset
 
-    print(json.dumps(reset(surge()), indent=2))
+    print(json.dumps(surge().operator.reset(), indent=2))
     return 0
 
 
@@ -101,9 +89,8 @@ def cmd_catalogue(args: argparse.Namespace) -> int:
         print(refused, file=sys.stderr)
         return 3
     from functions.bootstrap import surge
-    from functions.checkout.admin import load_catalogue
 
-    print(json.dumps(load_catalogue(surge(), args.hot_stock, args.products, args.regular_stock), indent=2))
+    print(json.dumps(surge().operator.load_catalogue(args.hot_stock, args.products, args.regular_stock), indent=2))
     return 0
 
 

@@ -6,6 +6,10 @@ import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+# The kinds of queue the app's ``on_sqs_message`` handlers consume, each with ``<name>-dlq``;
+# a new worker adds its kind here (a unit test checks this list against app.py's handlers).
+QUEUE_KINDS: tuple[str, ...] = ("payments", "orders")
+
 
 def _env(name: str, default: str) -> str:
     value = os.environ.get(name)
@@ -60,6 +64,17 @@ class Settings:
     mysql_secret_arn: str = ""
     # queue name -> url, known in advance (QUEUE_URLS=name=url,...; the AWS stack passes them)
     queue_urls: dict[str, str] = field(default_factory=dict)
+    # METRICS_SINK=emf|redis; empty: EMF on Lambda (on_lambda), Redis elsewhere
+    metrics_sink: str = ""
+    on_lambda: bool = False
+    # the local worker process (functions.runtime.workers)
+    pollers_per_queue: int = 2
+    schedules_enabled: bool = True
+    schedule_speedup: float = 1.0
+    # the embedded SQS emulator's executable; empty: the one ./surge setup installs
+    ministack_bin: str = ""
+    # the Prometheus binary of `./surge up --observability`; empty: `prometheus` on PATH
+    prometheus_bin: str = ""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -67,7 +82,7 @@ class Settings:
         mysql_url = _env("MYSQL_URL", cls.mysql_url)
         mysql_secret_arn = _env("MYSQL_SECRET_ARN", "")
         if mysql_secret_arn:
-            from functions.secrets import mysql_url_with_secret
+            from functions.adapters.secrets import mysql_url_with_secret
 
             mysql_url = mysql_url_with_secret(mysql_url, mysql_secret_arn, region=region)
         return cls(
@@ -76,7 +91,7 @@ class Settings:
             mysql_url=mysql_url,
             mysql_secret_arn=mysql_secret_arn,
             queue_urls=_env_pairs("QUEUE_URLS"),
-            sqs_endpoint_url=os.environ.get("SQS_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL_SQS") or None,
+            sqs_endpoint_url=_env("SQS_ENDPOINT_URL", _env("AWS_ENDPOINT_URL_SQS", "")) or None,
             aws_region=region,
             queue_prefix=_env("QUEUE_PREFIX", cls.queue_prefix),
             max_receive_count=int(_env("MAX_RECEIVE_COUNT", str(cls.max_receive_count))),
@@ -91,13 +106,37 @@ class Settings:
             rate_limit_enabled=_env_bool("RATE_LIMIT_ENABLED", cls.rate_limit_enabled),
             rate_limit_per_second=float(_env("RATE_LIMIT_PER_SECOND", str(cls.rate_limit_per_second))),
             rate_limit_burst=int(_env("RATE_LIMIT_BURST", str(cls.rate_limit_burst))),
+            metrics_sink=_env("METRICS_SINK", "").lower(),
+            on_lambda=bool(_env("AWS_LAMBDA_FUNCTION_NAME", "")),
+            pollers_per_queue=int(_env("POLLERS_PER_QUEUE", str(cls.pollers_per_queue))),
+            schedules_enabled=_env("SCHEDULES", "1") != "0",
+            schedule_speedup=float(_env("SCHEDULE_SPEEDUP", str(cls.schedule_speedup))),
+            ministack_bin=_env("MINISTACK_BIN", ""),
+            prometheus_bin=_env("PROMETHEUS_BIN", ""),
         )
 
     def queue_name(self, kind: str) -> str:
         """Name of a queue by kind: ``payments``, ``payments-dlq``, ``orders``…"""
         return f"{self.queue_prefix}{kind}"
 
+    def consumed_queues(self) -> list[str]:
+        """Names of the queues the app consumes (``surge-payments``, ``surge-orders``…)."""
+        return [self.queue_name(kind) for kind in QUEUE_KINDS]
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings.from_env()
+
+
+def logging_config() -> tuple[str, str]:
+    """(service name, log level) for the logger, read when it is created (at import, before
+    ``Settings`` may be built); the service name is also left in the environment, where
+    Powertools looks for it."""
+    os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "surge")
+    return os.environ["POWERTOOLS_SERVICE_NAME"], _env("LOG_LEVEL", "INFO")
+
+
+def aws_keys_configured() -> bool:
+    """Whether AWS credentials are given by environment (emulators accept made-up ones)."""
+    return bool(_env("AWS_ACCESS_KEY_ID", ""))

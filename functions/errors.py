@@ -1,58 +1,47 @@
-"""Errors a client can be told about, each with its HTTP status and a stable code.
+"""The domain's errors: what went wrong, in words a client can be told, with a stable code.
 
-They derive from Chalice's ``ChaliceUnhandledError`` so that Chalice lets them through
-to the error middleware (``functions.http.middleware``), which maps every one of them
-to a JSON response in one place.
+Nothing here knows HTTP: ``functions.http.errors`` maps each class to its status in one
+place, and the error middleware turns them into JSON answers.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from chalice.app import ChaliceUnhandledError
 
-
-class SurgeError(ChaliceUnhandledError):
-    status = 500
+class SurgeError(Exception):
     code = "internal_error"
 
-    def __init__(self, message: str, *, headers: dict[str, str] | None = None, **details: Any):
+    def __init__(self, message: str, **details: Any):
         super().__init__(message)
         self.message = message
         self.details = {k: v for k, v in details.items() if v is not None}
-        self.headers = headers or {}
 
     def body(self) -> dict[str, Any]:
         return {"code": self.code, "message": self.message, **self.details}
 
 
 class ValidationFailed(SurgeError):
-    status = 400
     code = "invalid_request"
 
 
 class BadJson(SurgeError):
-    status = 400
     code = "invalid_json"
 
 
 class Unauthorized(SurgeError):
-    status = 401
     code = "unauthorized"
 
 
 class Forbidden(SurgeError):
-    status = 403
     code = "forbidden"
 
 
 class NotFound(SurgeError):
-    status = 404
     code = "not_found"
 
 
 class Conflict(SurgeError):
-    status = 409
     code = "conflict"
 
 
@@ -65,44 +54,50 @@ class OutOfStock(Conflict):
 
 
 class PayloadTooLarge(SurgeError):
-    status = 413
     code = "payload_too_large"
 
 
 class UnsupportedMediaType(SurgeError):
-    status = 415
     code = "unsupported_media_type"
 
 
 class IdempotencyKeyReused(SurgeError):
-    status = 422
     code = "idempotency_key_reused"
 
 
 class RateLimited(SurgeError):
-    status = 429
     code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int, **details: Any):
+        super().__init__(message, retry_after=str(retry_after), **details)
+        self.retry_after = retry_after
 
 
 class ServiceUnavailable(SurgeError):
-    """A dependency cannot take the request; nothing was accepted, retry later."""
+    """Surge cannot take the request now; nothing was accepted, retry later."""
 
-    status = 503
     code = "service_unavailable"
 
     def __init__(self, message: str, *, retry_after: int = 1, **details: Any):
-        super().__init__(message, headers={"Retry-After": str(retry_after)}, **details)
+        super().__init__(message, **details)
+        self.retry_after = retry_after
 
 
-class DependencyDown(Exception):
-    """Raised by adapters when Redis, SQS or MySQL cannot be reached.
+class DependencyDown(ServiceUnavailable):
+    """Raised by adapters when Redis, SQS, MySQL (or a secret store) cannot be reached.
 
+    Unless a service catches it on purpose (say, a payment already durable in SQS keeps
+    its 202 when Redis cannot count it), the client is told 503 with ``Retry-After``.
     ``transient`` is False when the service answered but refused this very data (say, a
     MySQL constraint): retrying the same batch as a whole cannot help, one item may.
+    ``str()`` keeps the cause for the logs; the client only sees which dependency.
     """
 
     def __init__(self, dependency: str, cause: BaseException | None = None, *, transient: bool = True):
-        super().__init__(f"{dependency} unavailable: {cause!r}")
+        super().__init__(f"{dependency} unavailable; retry later")
         self.dependency = dependency
         self.cause = cause
         self.transient = transient
+
+    def __str__(self) -> str:
+        return f"{self.dependency} unavailable: {self.cause!r}"

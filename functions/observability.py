@@ -6,13 +6,12 @@ message so a payment can be followed from request to MySQL by its id.
 
 from __future__ import annotations
 
-import os
-
 from aws_lambda_powertools import Logger
 
-os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "surge")
+from functions.config import logging_config
 
-logger = Logger(service=os.environ["POWERTOOLS_SERVICE_NAME"], level=os.environ.get("LOG_LEVEL", "INFO"))
+_service, _level = logging_config()
+logger = Logger(service=_service, level=_level)
 
 
 def set_correlation_id(value: str | None) -> None:

@@ -43,7 +43,7 @@ from loadtest.harness import REPO, StackShape, use_namespace
 from loadtest.loadgen import Request, Result, Target, generate
 
 CLIENTS = 64
-HOT_PRICE = "499.00"  # functions.checkout.admin.catalogue(): product 100 costs 499.00
+HOT_PRICE = "499.00"  # functions.checkout.catalogue.catalogue(): product 100 costs 499.00
 
 
 @dataclass
@@ -291,7 +291,7 @@ def chalice_local(log: Path) -> Iterator[str]:
 
 def flash_sale(target: Target, seconds: float, rate: float) -> tuple[Figures, list[str]]:
     """550 checkouts/s (97 % for product 100) until 100 is sold out or ``seconds`` pass."""
-    from functions.checkout.admin import HOT_PRODUCT_ID
+    from functions.checkout.catalogue import HOT_PRODUCT_ID
 
     def request() -> Request:
         hunter = random.random() < 0.97
@@ -342,7 +342,7 @@ def machine() -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from functions.checkout.admin import catalogue, load_catalogue, reset
+    from functions.checkout.catalogue import catalogue
     from functions.config import Settings
     from loadtest import harness
     from loadtest.audit import audit
@@ -358,7 +358,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         from functions.bootstrap import surge
 
         target = Target.of(base)
-        reset(surge())
+        surge().operator.reset()
         say("1/6 SQS emulator ceiling")
         phases["sqs_emulator"] = sqs_ceiling()
         payment_ids: list[str] = []
@@ -420,8 +420,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         report["audit_payments"] = [c.__dict__ for c in paid.checks]
 
         say("6/6 flash sale")
-        reset(surge())
-        load_catalogue(surge())
+        surge().operator.reset()
+        surge().operator.load_catalogue()
         sale, order_ids = flash_sale(target, seconds=120, rate=550)
         phases["flash_sale"] = sale.row(202)
         depths = harness.wait_drained(timeout=300)

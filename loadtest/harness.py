@@ -27,7 +27,7 @@ LOAD_NAMESPACE = {
 
 
 def use_namespace(use_env: bool) -> None:
-    """Call before importing ``app``: the worker's queue names are fixed at import time."""
+    """Call first: ``Settings`` (queue names included) are read from the environment once."""
     if str(REPO) not in sys.path:
         sys.path.insert(0, str(REPO))
     if not use_env:

@@ -69,15 +69,14 @@ PROFILES = {path.stem: Profile.read(path) for path in sorted(PROFILES_DIR.glob("
 def reset_and_load(catalogue: bool) -> dict[int, int] | None:
     """``./surge reset`` (+ ``./surge catalogue load``): returns the initial stock per product."""
     from functions.bootstrap import surge
-    from functions.checkout.admin import catalogue as products
-    from functions.checkout.admin import load_catalogue, reset
+    from functions.checkout.catalogue import catalogue as products
     from functions.runtime.stack import prepare
 
     prepare(surge().settings)
-    reset(surge())
+    surge().operator.reset()
     if not catalogue:
         return None
-    load_catalogue(surge())
+    surge().operator.load_catalogue()
     return {p.id: p.stock for p in products()}
 
 

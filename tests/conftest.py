@@ -2,8 +2,8 @@
 key prefix, and queue names unique to this run, plus an SQS endpoint (MiniStack started
 here unless SQS_ENDPOINT_URL is set). Everything is removed at the end.
 
-The environment is set in ``pytest_configure``, before any test imports ``app``: the
-queue names of ``on_sqs_message`` handlers are fixed at import time.
+The environment is set in ``pytest_configure``, before anything reads ``Settings`` (read
+once; the queue names of the ``on_sqs_message`` handlers come from them).
 """
 
 from __future__ import annotations
@@ -80,13 +80,13 @@ def prepared(settings):  # type: ignore[no-untyped-def]
     prepare(settings)
     yield settings
     drop_database(MySqlTarget.from_url(settings.mysql_url))
-    delete_queues(settings, app_queues())
+    delete_queues(settings, app_queues(settings))
     _delete_redis_keys(settings)
 
 
 def _delete_redis_keys(settings) -> None:  # type: ignore[no-untyped-def]
     from functions.adapters.redis_client import connect
-    from functions.checkout.admin import delete_redis_keys
+    from functions.adapters.redis_keyspace import delete_redis_keys
 
     delete_redis_keys(connect(settings.redis_url), settings.redis_prefix)
 
@@ -101,20 +101,19 @@ def _resetter(prepared):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def clean(prepared, _resetter):  # type: ignore[no-untyped-def]
     """Empty tables, Redis keys and queues of this run before the test (the admin reset)."""
-    from functions.checkout.admin import reset
-
-    reset(_resetter)
+    _resetter.operator.reset()
     return prepared
 
 
 @pytest.fixture
 def surge_app(clean) -> Iterator[object]:  # type: ignore[no-untyped-def]
-    """The wired graph on this run's resources, installed as the current one."""
-    from functions.bootstrap import build, use
+    """The wired graph on this run's resources, its services installed as the current ones."""
+    from functions.bootstrap import use, wire
+    from tests.support import Graph
 
-    instance = build(clean)
-    use(instance)
-    yield instance
+    services, adapters = wire(clean)
+    use(services)
+    yield Graph(services, adapters)
     use(None)
 
 

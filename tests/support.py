@@ -104,3 +104,18 @@ def work_off(surge_app: Any, kind: str, timeout: float = 30) -> int:
         if not poller.run_once():
             time.sleep(0.05)
     return poller.batches
+
+
+class Graph:
+    """A test's view of the wiring: the services (what entrypoints get) and the adapters
+    behind them (to look at Redis, SQS and MySQL), by attribute name."""
+
+    def __init__(self, services: Any, adapters: Any):
+        self.services = services
+        self.adapters = adapters
+
+    def __getattr__(self, name: str) -> Any:
+        for part in (self.services, self.adapters):
+            if hasattr(part, name):
+                return getattr(part, name)
+        raise AttributeError(name)

@@ -7,7 +7,6 @@ running, a second one is told 409.
 
 from __future__ import annotations
 
-import hashlib
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -22,29 +21,8 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from aws_lambda_powertools.utilities.idempotency.persistence.cache import CachePersistenceLayer
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
-from functions.errors import IdempotencyKeyReused, RequestInProgress, ServiceUnavailable, ValidationFailed
-
-_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-MAX_KEY_LENGTH = 255
-
-
-def check_key(key: str) -> str:
-    if not 1 <= len(key) <= MAX_KEY_LENGTH or not key.isprintable() or not key.isascii():
-        raise ValidationFailed(
-            f"Idempotency-Key must be 1-{MAX_KEY_LENGTH} printable ASCII characters", field="Idempotency-Key"
-        )
-    return key
-
-
-def id_for_key(scope: str, key: str) -> str:
-    """A stable 26-character id for (scope, key): a retry after an ambiguous failure
-    reuses the id, so MySQL keeps one row even if the first attempt did reach SQS."""
-    value = int.from_bytes(hashlib.sha256(f"{scope}\0{key}".encode()).digest()[:17], "big") >> 6
-    chars = []
-    for _ in range(26):
-        value, rem = divmod(value, 32)
-        chars.append(_ALPHABET[rem])
-    return "".join(reversed(chars))
+from functions.errors import DependencyDown, IdempotencyKeyReused, RequestInProgress
+from functions.idempotency import check_key
 
 
 class _RequestDeadline:
@@ -120,4 +98,4 @@ class RedisIdempotency:
         except IdempotencyAlreadyInProgressError:
             raise RequestInProgress("a request with this Idempotency-Key is still in progress") from None
         except IdempotencyPersistenceLayerError as exc:
-            raise ServiceUnavailable("idempotency store unavailable; nothing was accepted") from exc
+            raise DependencyDown("redis", exc) from exc

@@ -19,8 +19,7 @@ from typing import Any
 import pymysql.cursors
 
 from functions.adapters.mysql import MySqlConnections, placeholders
-from functions.checkout.model import Order, Product, Settlement
-from functions.money import format_cents
+from functions.checkout.model import Item, Order, Product, Settlement, StoredOrder
 
 
 def _utc(ms: int) -> datetime:
@@ -33,10 +32,6 @@ def _money(cents: int) -> Decimal:
 
 def _cents(value: Decimal) -> int:
     return int(value * 100)
-
-
-def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat(timespec="milliseconds") + "Z"
 
 
 class MySqlOrders:
@@ -138,7 +133,7 @@ class MySqlOrders:
                 [v for pid, n in sold.items() for v in (pid, n)] + list(sold),
             )
 
-    def get(self, order_id: str) -> dict[str, Any] | None:
+    def get(self, order_id: str) -> StoredOrder | None:
         with self._db.transaction() as cur:
             cur.execute(
                 "SELECT status, reason, total, currency, accepted_at, stored_at FROM orders WHERE id = %s", (order_id,)
@@ -152,18 +147,16 @@ class MySqlOrders:
             )
             items = cur.fetchall()
         status, reason, total, currency, accepted_at, stored_at = row
-        body: dict[str, Any] = {
-            "order_id": order_id,
-            "status": status,
-            "total": format_cents(_cents(total)),
-            "currency": currency,
-            "items": [{"product_id": int(p), "quantity": int(q), "price": f"{u:.2f}"} for p, q, u in items],
-            "accepted_at": _iso(accepted_at),
-            "stored_at": _iso(stored_at),
-        }
-        if reason:
-            body["reason"] = reason
-        return body
+        return StoredOrder(
+            order_id=order_id,
+            status=status,
+            reason=reason,
+            total_cents=_cents(total),
+            currency=currency,
+            items=tuple(Item(int(p), int(q), _cents(u)) for p, q, u in items),
+            accepted_at=accepted_at,
+            stored_at=stored_at,
+        )
 
     def product(self, product_id: int) -> Product | None:
         with self._db.transaction() as cur:

@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
 
 from functions.adapters.mysql import MySqlConnections, placeholders
-from functions.adapters.ports import Aggregate, SecondBucket
-from functions.payments.model import Payment
+from functions.payments.model import Payment, StoredPayment
+from functions.statistics.model import Aggregate, SecondBucket
 
 
 def _utc(ms: int) -> datetime:
@@ -41,7 +40,7 @@ class MySqlPaymentLedger:
             )
         return int(inserted)
 
-    def get(self, payment_id: str) -> dict[str, Any] | None:
+    def get(self, payment_id: str) -> StoredPayment | None:
         with self._db.transaction() as cur:
             cur.execute(
                 "SELECT id, amount, currency, accepted_at, stored_at FROM payments WHERE id = %s",
@@ -51,14 +50,7 @@ class MySqlPaymentLedger:
         if row is None:
             return None
         pid, amount, currency, accepted_at, stored_at = row
-        return {
-            "id": pid,
-            "status": "stored",
-            "amount": f"{amount:.2f}",
-            "currency": currency,
-            "accepted_at": accepted_at.isoformat(timespec="milliseconds") + "Z",
-            "stored_at": stored_at.isoformat(timespec="milliseconds") + "Z",
-        }
+        return StoredPayment(pid, int(amount * 100), currency, accepted_at, stored_at)
 
     def seconds(self, first_second: int, last_second: int) -> list[SecondBucket]:
         with self._db.transaction() as cur:

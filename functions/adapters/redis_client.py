@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
 import redis
+
+from functions.errors import DependencyDown
 
 LUA_DIR = Path(__file__).parent / "lua"
 
@@ -30,3 +34,12 @@ def lua_source(name: str) -> str:
 def script(client: redis.Redis, name: str) -> redis.commands.core.Script:
     """A registered script: EVALSHA, falling back to EVAL after a Redis restart."""
     return client.register_script(lua_source(name))
+
+
+@contextmanager
+def redis_down() -> Iterator[None]:
+    """Turn any Redis error inside the block into ``DependencyDown("redis")``."""
+    try:
+        yield
+    except redis.RedisError as exc:
+        raise DependencyDown("redis", exc) from exc

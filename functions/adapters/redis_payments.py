@@ -13,12 +13,12 @@ from typing import Any
 
 import redis
 
-from functions.adapters.ports import Aggregate, SecondBucket
-from functions.adapters.redis_client import script
+from functions.adapters.redis_client import redis_down, script
 from functions.adapters.redis_metrics import metrics_key
 from functions.adapters.redis_window import BucketWindow
 from functions.errors import DependencyDown
 from functions.payments.model import Payment
+from functions.statistics.model import Aggregate, SecondBucket
 
 
 class RedisPaymentCounters:
@@ -87,14 +87,16 @@ class RedisPaymentCounters:
 
     def minute_aggregates(self, first_second: int, last_second: int) -> dict[tuple[str, int], Aggregate]:
         """Per (currency, minute) totals for whole minutes within the span; for reconcile."""
-        currencies = self._client.smembers(self._currencies_key)
         minutes = range(-(-first_second // 60), (last_second + 1) // 60)
-        pipe = self._client.pipeline(transaction=False)
-        keys = [(cur, m) for cur in sorted(currencies) for m in minutes]
-        for cur, m in keys:
-            pipe.hmget(self._minute_key(cur, m), "c", "s", "mn", "mx")
+        with redis_down():
+            currencies = self._client.smembers(self._currencies_key)
+            pipe = self._client.pipeline(transaction=False)
+            keys = [(cur, m) for cur in sorted(currencies) for m in minutes]
+            for cur, m in keys:
+                pipe.hmget(self._minute_key(cur, m), "c", "s", "mn", "mx")
+            rows = pipe.execute()
         result = {}
-        for key, (c, s, mn, mx) in zip(keys, pipe.execute(), strict=True):
+        for key, (c, s, mn, mx) in zip(keys, rows, strict=True):
             if c is not None and int(c) > 0:
                 result[key] = Aggregate(int(c), int(s), int(mn), int(mx))
         return result
@@ -125,7 +127,8 @@ class RedisPaymentCounters:
             pipe.hset(key, mapping=fields)
             pipe.expire(key, self._stats_ttl)
             pipe.sadd(self._currencies_key, currency)
-        pipe.execute()
+        with redis_down():
+            pipe.execute()
 
     def second_counts(self, first_second: int, last_second: int, currency: str | None = None) -> list[int]:
         """Payments in each second of the span (of ``currency``, else all), oldest first; one Lua call."""

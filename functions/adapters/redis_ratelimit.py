@@ -4,18 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import dataclass
 
 import redis
 
 from functions.adapters.redis_client import script
 from functions.errors import DependencyDown
-
-
-@dataclass(frozen=True)
-class Decision:
-    allowed: bool
-    retry_after_seconds: int = 0
+from functions.ports import Decision
 
 
 class RedisRateLimiter:

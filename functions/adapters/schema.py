@@ -1,10 +1,10 @@
-"""Apply ``sql/*.sql`` in order, once each: ``python -m functions.cli schema``."""
+"""The schema as a whole: apply ``sql/*.sql`` in order, once each (``./surge prepare``); empty every table (reset)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from functions.adapters.mysql import MySqlTarget
+from functions.adapters.mysql import MySqlConnections, MySqlTarget
 
 SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
 
@@ -50,3 +50,24 @@ def drop_database(target: MySqlTarget) -> None:
             cur.execute(f"DROP DATABASE IF EXISTS `{target.database.replace('`', '')}`")
     finally:
         conn.close()
+
+
+class MySqlTables:
+    """Every table of the deployment at once (the migrations table is kept)."""
+
+    def __init__(self, db: MySqlConnections):
+        self._db = db
+
+    def ping(self) -> None:
+        self._db.ping()
+
+    def empty_all(self) -> list[str]:
+        """TRUNCATE every table in one go; the names of the tables emptied."""
+        with self._db.transaction() as cur:
+            cur.execute("SHOW TABLES")
+            tables = [row[0] for row in cur.fetchall() if row[0] != "schema_migrations"]
+            cur.execute("SET FOREIGN_KEY_CHECKS = 0")
+            for table in tables:
+                cur.execute(f"TRUNCATE TABLE `{table}`")
+            cur.execute("SET FOREIGN_KEY_CHECKS = 1")
+        return tables

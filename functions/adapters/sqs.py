@@ -7,7 +7,6 @@ entries, waiting at most a few ms) and answers each caller only for its own entr
 
 from __future__ import annotations
 
-import os
 import queue
 import threading
 import time
@@ -19,6 +18,7 @@ import boto3
 import botocore.exceptions
 from botocore.config import Config
 
+from functions.config import aws_keys_configured
 from functions.errors import DependencyDown
 
 _SQS_ERRORS = (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError)
@@ -29,7 +29,7 @@ def sqs_client(endpoint_url: str | None, region: str, pool: int = 64, read_timeo
 
     Long-polling consumers pass a ``read_timeout`` above their ``WaitTimeSeconds``."""
     kwargs: dict[str, Any] = {}
-    if endpoint_url and not os.environ.get("AWS_ACCESS_KEY_ID"):
+    if endpoint_url and not aws_keys_configured():
         # emulators accept any credentials; never needed against real AWS
         kwargs.update(aws_access_key_id="test", aws_secret_access_key="test")
     config = Config(

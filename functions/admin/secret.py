@@ -8,19 +8,13 @@ from __future__ import annotations
 
 from functools import cache
 
-import botocore.exceptions
-
+from functions.adapters.secrets import secret_string
 from functions.config import Settings
-from functions.errors import DependencyDown
-from functions.secrets import read_secret_string
 
 
 @cache
 def _secret_string(secret_id: str, region: str) -> str:
-    try:
-        return read_secret_string(secret_id, region=region)
-    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
-        raise DependencyDown("secretsmanager", exc) from exc
+    return secret_string(secret_id, region)
 
 
 def admin_key(settings: Settings) -> str:

@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from functions.errors import ValidationFailed
-from functions.http.request import reject_unknown_fields
 from functions.ids import is_id
 from functions.money import MAX_AMOUNT_CENTS, format_cents
+from functions.times import iso_ms
+from functions.validation import reject_unknown_fields
 
 MESSAGE_TYPE = "order.accepted"
 MAX_ITEMS = 20
@@ -203,6 +205,38 @@ class Order:
     def accepted_body(self) -> dict[str, Any]:
         """What the client is told on 202."""
         return {"order_id": self.id, "status": "pending", "total": format_cents(self.total_cents)}
+
+
+@dataclass(frozen=True)
+class StoredOrder:
+    """An order at rest in MySQL (times are naive UTC; ``stored_at`` None if never set)."""
+
+    order_id: str
+    status: str
+    reason: str | None
+    total_cents: int
+    currency: str
+    items: tuple[Item, ...]
+    accepted_at: datetime
+    stored_at: datetime | None
+
+    def body(self) -> dict[str, Any]:
+        """What ``GET /orders/{id}`` answers for it once Redis no longer knows it."""
+        body: dict[str, Any] = {
+            "order_id": self.order_id,
+            "status": self.status,
+            "total": format_cents(self.total_cents),
+            "currency": self.currency,
+            "items": [
+                {"product_id": i.product_id, "quantity": i.quantity, "price": format_cents(i.price_cents)}
+                for i in self.items
+            ],
+            "accepted_at": iso_ms(self.accepted_at),
+            "stored_at": iso_ms(self.stored_at),
+        }
+        if self.reason:
+            body["reason"] = self.reason
+        return body
 
 
 @dataclass(frozen=True)

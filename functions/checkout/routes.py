@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice import Blueprint, Response
+from chalice import Response
 
 from functions.bootstrap import surge
 from functions.checkout.model import MAX_PRODUCT_ID, CheckoutRequest
 from functions.errors import NotFound
+from functions.http.errors import Blueprint
 from functions.http.request import json_object
 
 bp = Blueprint(__name__)

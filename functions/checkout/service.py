@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from functions.adapters.idempotency import RedisIdempotency, id_for_key
-from functions.adapters.ports import MessageQueue, OrderStore, StockGate
 from functions.checkout.model import AlreadyReserved, CheckoutRequest, Item, Missing, Order, Reserved, Short
 from functions.errors import DependencyDown, NotFound, OutOfStock, ServiceUnavailable
+from functions.idempotency import id_for_key
 from functions.ids import is_id, new_id
 from functions.money import format_cents
-from functions.observability import logger
+from functions.observability import logger, set_correlation_id
+from functions.ports import Idempotency, MessageQueue, OrderStore, StockGate
 
 # A product is missing from Redis at most once per load; a few rounds cover concurrent losses.
 MAX_LOAD_ROUNDS = 3
@@ -44,7 +44,7 @@ class CheckoutService:
         stock: StockGate,
         queue: MessageQueue,
         orders: OrderStore,
-        idempotency: RedisIdempotency,
+        idempotency: Idempotency,
         queue_name: str,
         currency: str,
         clock_ms: Callable[[], int] = lambda: int(time.time() * 1000),
@@ -93,15 +93,11 @@ class CheckoutService:
         return order.accepted_body()
 
     def _reserve(self, order_id: str, request: CheckoutRequest, now_ms: int) -> Reserved | Short | AlreadyReserved:
-        try:
-            for _ in range(MAX_LOAD_ROUNDS):
-                reservation = self._stock.reserve(order_id, request.items, self._currency, now_ms)
-                if not isinstance(reservation, Missing):
-                    return reservation
-                self._load(reservation.product_id)
-        except DependencyDown as exc:
-            logger.warning("stock not reserved", extra={"reason": str(exc)})
-            raise ServiceUnavailable("stock store unavailable; nothing was reserved", retry_after=1) from exc
+        for _ in range(MAX_LOAD_ROUNDS):
+            reservation = self._stock.reserve(order_id, request.items, self._currency, now_ms)
+            if not isinstance(reservation, Missing):
+                return reservation
+            self._load(reservation.product_id)
         raise ServiceUnavailable("stock is being reloaded; nothing was reserved", retry_after=1)
 
     def _load(self, product_id: int) -> None:
@@ -125,10 +121,7 @@ class CheckoutService:
         (the worker stores an order id once) unless the order is settled already."""
         if held.status != "pending":
             return {"order_id": order_id, "status": held.status, "total": format_cents(held.total_cents)}
-        try:
-            marker = self._stock.marker(order_id) or {}
-        except DependencyDown as exc:
-            raise ServiceUnavailable("stock store unavailable", retry_after=1) from exc
+        marker = self._stock.marker(order_id) or {}
         prices = _marker_prices(marker)
         if any(i.product_id not in prices for i in request.items):
             raise ServiceUnavailable("order is being settled; retry", retry_after=1)
@@ -156,7 +149,13 @@ class CheckoutService:
                 except DependencyDown as again:
                     # Redis went too: the reconcile step puts stock back from MySQL minus pending
                     logger.error("reservation not released", extra={"order_id": order.id, "reason": str(again)})
-            raise ServiceUnavailable("orders queue unavailable; nothing was reserved", retry_after=1) from exc
+            raise
+
+    def settle_batch(
+        self, messages: Sequence[tuple[str, str]], request_ids: Mapping[str, str] | None = None
+    ) -> list[str]:
+        """The worker's step: settle queued orders; the message ids that must come back."""
+        return settle_batch(self._orders, self._stock, messages, request_ids)
 
     def status(self, order_id: str) -> dict[str, Any]:
         """From the Redis marker (pending/confirmed/rejected); from MySQL when Redis lost it; else 404."""
@@ -171,23 +170,17 @@ class CheckoutService:
             if marker.get("reason"):
                 body["reason"] = marker["reason"]
             return body
-        try:
-            row = self._orders.get(order_id)
-        except DependencyDown as exc:
-            raise ServiceUnavailable("orders store unavailable") from exc
-        if row is None:
+        stored = self._orders.get(order_id)
+        if stored is None:
             raise NotFound(f"no order with id {order_id!r}")
-        return row
+        return stored.body()
 
     def product(self, product_id: int) -> dict[str, Any]:
         """Price and live availability from Redis; loaded from MySQL when Redis lost it."""
-        try:
+        cached = self._stock.product(product_id)
+        if cached is None:
+            self._load(product_id)
             cached = self._stock.product(product_id)
-            if cached is None:
-                self._load(product_id)
-                cached = self._stock.product(product_id)
-        except DependencyDown as exc:
-            raise ServiceUnavailable("stock store unavailable") from exc
         if cached is None:
             raise ServiceUnavailable("stock is being reloaded", retry_after=1)
         return {
@@ -198,3 +191,54 @@ class CheckoutService:
             "currency": self._currency,
             "available": int(cached["available"]),
         }
+
+
+def settle_batch(
+    orders: OrderStore,
+    stock: StockGate,
+    messages: Sequence[tuple[str, str]],
+    request_ids: Mapping[str, str] | None = None,
+) -> list[str]:
+    """Settle a batch of orders: MySQL decides (guarded stock, one transaction), Redis follows.
+
+    A confirmed order's units stop being "pending" in Redis; a rejected one (MySQL had
+    less stock than Redis believed) gets its reservation back and its reason on the
+    marker. Malformed messages fail alone; a MySQL outage fails the batch; a Redis
+    failure after the commit fails only the orders it touched, and their redelivery finds
+    them already stored and repeats just the Redis step.
+
+    ``messages`` are (message id, body); returns the ids of those that failed (they come back).
+    """
+    request_ids = request_ids or {}
+    failed: list[str] = []
+    parsed: list[tuple[str, Order]] = []
+    for mid, body in messages:
+        try:
+            parsed.append((mid, Order.from_message(body)))
+        except (ValueError, KeyError, TypeError) as exc:
+            set_correlation_id(request_ids.get(mid))
+            logger.error("malformed order message", extra={"message_id": mid, "reason": str(exc)})
+            set_correlation_id(None)
+            failed.append(mid)
+    try:
+        settlements = orders.store([o for _, o in parsed])
+    except DependencyDown as exc:
+        logger.warning("order batch not stored; it will come back", extra={"reason": str(exc)})
+        return failed + [mid for mid, _ in parsed]
+    for (mid, order), settled in zip(parsed, settlements, strict=True):
+        set_correlation_id(order.request_id or request_ids.get(mid))
+        try:
+            if settled.status == "confirmed":
+                stock.confirm(order)
+            else:
+                stock.release(order, "rejected", settled.reason or "rejected")
+        except DependencyDown as exc:
+            logger.warning(
+                "order stored, Redis not updated; it will come back", extra={"order_id": order.id, "reason": str(exc)}
+            )
+            failed.append(mid)
+            continue
+        log = logger.info if settled.status == "confirmed" else logger.warning
+        log(f"order {settled.status}", extra={"order_id": order.id, "reason": settled.reason})
+    set_correlation_id(None)
+    return failed

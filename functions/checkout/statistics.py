@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
-from functions.adapters.ports import StockGate
 from functions.money import format_cents
+from functions.ports import StockGate
 from functions.statistics.window import Window
 
 BEST_SELLERS = 5
@@ -15,7 +14,7 @@ SOLD_OUT_LISTED = 20
 
 
 def orders_section(
-    stock: StockGate, currency: str, last_reconcile: Callable[[], str | None]
+    stock: StockGate, currency: str, last_reconcile: Callable[[], dict[str, Any] | None]
 ) -> Callable[[Window], dict[str, Any]]:
     """Orders are counted when accepted and taken out again if rejected or cancelled, so
     the figures are orders pending or confirmed. Example::
@@ -28,7 +27,7 @@ def orders_section(
     def section(window: Window) -> dict[str, Any]:
         count, cents, units = stock.window(window.first, window.last).get(currency, [0, 0, 0])
         sold_out, some = stock.sold_out(SOLD_OUT_LISTED)
-        raw = last_reconcile()
+        last = last_reconcile()
         return {
             "currency": currency,
             "count": count,
@@ -40,7 +39,7 @@ def orders_section(
                 for pid, sold, available in stock.best_sellers(BEST_SELLERS)
             ],
             "sold_out": {"count": sold_out, "product_ids": some},
-            "stock_reconcile": json.loads(raw).get("stock") if raw else None,
+            "stock_reconcile": last.get("stock") if last else None,
         }
 
     return section

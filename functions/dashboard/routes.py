@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from chalice import Blueprint, Response
+from chalice import Response
+
+from functions.http.errors import Blueprint
 
 bp = Blueprint(__name__)
 

@@ -8,7 +8,8 @@ from collections.abc import Callable
 from chalice.app import Request, Response
 
 from functions.bootstrap import surge
-from functions.errors import SurgeError
+from functions.errors import DependencyDown, SurgeError
+from functions.http.errors import Raised, error_response
 from functions.ids import new_id
 from functions.observability import logger, set_correlation_id
 from functions.telemetry.metrics import Increments
@@ -41,10 +42,12 @@ def error_middleware(request: Request, get_response: Callable[[Request], Respons
     set_correlation_id(request_id)
     try:
         response = get_response(request)
-    except SurgeError as exc:
-        if exc.status >= 500:
-            logger.warning("request refused", extra={"code": exc.code, "reason": exc.message})
-        response = Response(body=exc.body(), status_code=exc.status, headers=dict(exc.headers))
+    except (SurgeError, Raised) as exc:
+        error = exc.error if isinstance(exc, Raised) else exc
+        response = error_response(error)
+        if response.status_code >= 500:
+            reason = str(error) if isinstance(error, DependencyDown) else error.message  # the cause, for the log
+            logger.warning("request refused", extra={"code": error.code, "reason": reason})
     except Exception:  # never let a stack trace reach a client
         logger.exception("unhandled error")
         response = Response(

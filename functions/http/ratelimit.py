@@ -38,6 +38,5 @@ def rate_limit_middleware(request: Request, get_response: Callable[[Request], Re
         logger.warning("rate limiter unavailable; request let through", extra={"reason": str(exc)})
         return get_response(request)
     if not decision.allowed:
-        retry = str(decision.retry_after_seconds)
-        raise RateLimited("too many requests; slow down", headers={"Retry-After": retry}, retry_after=retry)
+        raise RateLimited("too many requests; slow down", retry_after=decision.retry_after_seconds)
     return get_response(request)

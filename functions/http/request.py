@@ -63,12 +63,6 @@ def json_object(request: Request, max_bytes: int) -> dict[str, Any]:
     return body
 
 
-def reject_unknown_fields(body: dict[str, Any], allowed: set[str]) -> None:
-    unknown = sorted(set(body) - allowed)
-    if unknown:
-        raise ValidationFailed(f"unknown field: {unknown[0][:64]!r}", field=unknown[0][:64])
-
-
 def query_int(request: Request, name: str, default: int, low: int, high: int) -> int:
     """An integer query parameter within [low, high], or a 400 naming it."""
     params = request.query_params or {}

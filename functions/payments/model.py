@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from functions.errors import ValidationFailed
-from functions.http.request import reject_unknown_fields
 from functions.ids import is_id
 from functions.money import CURRENCIES, MAX_AMOUNT_CENTS, format_cents, parse_amount, parse_currency
+from functions.times import iso_ms
+from functions.validation import reject_unknown_fields
 
 MESSAGE_TYPE = "payment.accepted"
 
@@ -86,3 +88,25 @@ class Payment:
     def accepted_body(self) -> dict[str, Any]:
         """What the client is told on 202."""
         return {"id": self.id, "status": "accepted", "amount": self.amount, "currency": self.currency}
+
+
+@dataclass(frozen=True)
+class StoredPayment:
+    """A payment at rest in MySQL (times are naive UTC)."""
+
+    id: str
+    amount_cents: int
+    currency: str
+    accepted_at: datetime
+    stored_at: datetime
+
+    def body(self) -> dict[str, Any]:
+        """What ``GET /payments/{id}`` answers for it."""
+        return {
+            "id": self.id,
+            "status": "stored",
+            "amount": format_cents(self.amount_cents),
+            "currency": self.currency,
+            "accepted_at": iso_ms(self.accepted_at),
+            "stored_at": iso_ms(self.stored_at),
+        }

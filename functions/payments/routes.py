@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice import Blueprint, Response
+from chalice import Response
 
 from functions.bootstrap import surge
+from functions.http.errors import Blueprint
 from functions.http.request import json_object
 from functions.payments.model import PaymentRequest
 

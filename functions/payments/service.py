@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from functions.adapters.idempotency import RedisIdempotency, id_for_key
-from functions.adapters.ports import MessageQueue, PaymentCounters, PaymentLedger
-from functions.errors import DependencyDown, NotFound, ServiceUnavailable
+from functions.errors import DependencyDown, NotFound
+from functions.idempotency import id_for_key
 from functions.ids import is_id, new_id
 from functions.money import format_cents
-from functions.observability import logger
+from functions.observability import logger, set_correlation_id
 from functions.payments.model import Payment, PaymentRequest
+from functions.ports import Idempotency, MessageQueue, PaymentCounters, PaymentLedger
 from functions.telemetry.metrics import LATENCY_BUCKETS_S, Increments, Metrics
 
 
@@ -33,7 +33,7 @@ class PaymentService:
         queue: MessageQueue,
         counters: PaymentCounters,
         ledger: PaymentLedger,
-        idempotency: RedisIdempotency,
+        idempotency: Idempotency,
         queue_name: str,
         clock_ms: Callable[[], int] = lambda: int(time.time() * 1000),
         metrics: Metrics | None = None,
@@ -64,11 +64,7 @@ class PaymentService:
             idempotency_key=key,
         )
         started = time.perf_counter()
-        try:
-            self._queue.send(self._queue_name, payment.to_message(), {"request_id": request_id})
-        except DependencyDown as exc:
-            logger.warning("payment not enqueued", extra={"reason": str(exc)})
-            raise ServiceUnavailable("payments queue unavailable; nothing was accepted", retry_after=1) from exc
+        self._queue.send(self._queue_name, payment.to_message(), {"request_id": request_id})
         usage = (
             Increments()
             .count("surge_payments_accepted_total", currency=payment.currency)
@@ -93,30 +89,27 @@ class PaymentService:
         """
         now_ms = self._clock_ms()
         payment = Payment(new_id(now_ms), request.amount_cents, request.currency, now_ms, request_id)
-        try:
-            self._ledger.store([payment])
-        except DependencyDown as exc:
-            raise ServiceUnavailable("payments store unavailable; nothing was accepted", retry_after=1) from exc
+        self._ledger.store([payment])
         try:
             self._counters.record(payment)
         except DependencyDown as exc:
             logger.warning("payment stored but not counted", extra={"payment_id": payment.id, "reason": str(exc)})
         return {**payment.accepted_body(), "status": "stored"}
 
+    def store_batch(
+        self, messages: Sequence[tuple[str, str]], request_ids: Mapping[str, str] | None = None
+    ) -> list[str]:
+        """The worker's step: store queued payments; the message ids that must come back."""
+        return store_batch(self._ledger, messages, request_ids)
+
     def status(self, payment_id: str) -> dict[str, Any]:
         """``stored`` from MySQL, else ``accepted`` (in flight) from Redis, else 404."""
         if not is_id(payment_id):
             raise NotFound(f"no payment with id {payment_id[:40]!r}")
-        try:
-            row = self._ledger.get(payment_id)
-        except DependencyDown as exc:
-            raise ServiceUnavailable("payments store unavailable") from exc
-        if row is not None:
-            return row
-        try:
-            marker = self._counters.marker(payment_id)
-        except DependencyDown as exc:
-            raise ServiceUnavailable("payments cache unavailable") from exc
+        stored = self._ledger.get(payment_id)
+        if stored is not None:
+            return stored.body()
+        marker = self._counters.marker(payment_id)
         if marker is None:
             raise NotFound(f"no payment with id {payment_id!r}")
         return {
@@ -126,3 +119,74 @@ class PaymentService:
             "currency": marker["currency"],
             "accepted_at": _iso(int(marker["accepted_ms"])),
         }
+
+
+def store_batch(
+    ledger: PaymentLedger, messages: Sequence[tuple[str, str]], request_ids: Mapping[str, str] | None = None
+) -> list[str]:
+    """Store a batch of accepted payments in MySQL: one transaction, idempotent by id.
+
+    ``messages`` are (message id, body); returns the ids of those that failed (they come
+    back). Malformed ones fail alone; a MySQL outage fails all.
+
+    ``request_ids`` (message id -> request id attribute) tag the log lines of messages
+    whose body cannot say it.
+    """
+    request_ids = request_ids or {}
+    failed: list[str] = []
+    parsed: list[tuple[str, Payment]] = []
+    try:
+        for mid, body in messages:
+            try:
+                parsed.append((mid, Payment.from_message(body)))
+            except (ValueError, KeyError, TypeError) as exc:
+                set_correlation_id(request_ids.get(mid))
+                logger.error("malformed payment message", extra={"message_id": mid, "reason": str(exc)})
+                failed.append(mid)
+        try:
+            inserted = ledger.store([p for _, p in parsed])
+        except DependencyDown as exc:
+            if not exc.transient and len(parsed) > 1:
+                # MySQL refused something in this batch: store one by one so that only the
+                # poison fails (and reaches the DLQ), not its neighbours
+                failed.extend(_store_one_by_one(ledger, parsed, request_ids))
+                return failed
+            for mid, payment in parsed:
+                set_correlation_id(payment.request_id or request_ids.get(mid))
+                logger.warning("payment not stored; it will come back", extra={"payment_id": payment.id})
+            set_correlation_id(None)
+            logger.warning("payment batch not stored; it will come back", extra={"reason": str(exc)})
+            failed.extend(mid for mid, _ in parsed)
+        else:
+            for mid, payment in parsed:
+                set_correlation_id(payment.request_id or request_ids.get(mid))
+                logger.info("payment stored", extra={"payment_id": payment.id, "message_id": mid})
+            set_correlation_id(None)
+            logger.info("payment batch stored", extra={"size": len(parsed), "inserted": inserted})
+    finally:
+        set_correlation_id(None)
+    return failed
+
+
+def _store_one_by_one(
+    ledger: PaymentLedger, parsed: list[tuple[str, Payment]], request_ids: Mapping[str, str]
+) -> list[str]:
+    """Store each payment alone; return the message ids that failed."""
+    failed: list[str] = []
+    for n, (mid, payment) in enumerate(parsed):
+        set_correlation_id(payment.request_id or request_ids.get(mid))
+        try:
+            ledger.store([payment])
+        except DependencyDown as exc:
+            if exc.transient:  # MySQL went away meanwhile: the rest comes back too
+                logger.warning("payment batch not stored; it will come back", extra={"reason": str(exc)})
+                return failed + [m for m, _ in parsed[n:]]
+            logger.error(
+                "payment refused by MySQL; it goes to the DLQ after its last receive",
+                extra={"payment_id": payment.id, "message_id": mid, "reason": str(exc)},
+            )
+            failed.append(mid)
+        else:
+            logger.info("payment stored", extra={"payment_id": payment.id, "message_id": mid})
+    set_correlation_id(None)
+    return failed

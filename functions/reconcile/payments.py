@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from functions.adapters.ports import Aggregate, PaymentCounters, PaymentLedger, SecondBucket
+from functions.ports import PaymentCounters, PaymentLedger
+from functions.statistics.model import Aggregate, SecondBucket
 
 SETTLE_SECONDS = 30  # a payment accepted this long ago has reached SQS, if it ever will
 

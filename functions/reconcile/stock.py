@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from functions.adapters.ports import OrderStore, StockGate
+from functions.ports import OrderStore, StockGate
 
 REPORT_LIMIT = 50  # products listed in the report; the counts cover all of them
 

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from functions.adapters.sqs import sqs_client
+from functions.config import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 MINISTACK_BIN = REPO / ".venv-ministack" / "bin" / "ministack"
@@ -32,7 +33,7 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
 
 def start_ministack(port: int, log_path: Path) -> subprocess.Popen[bytes]:
     """Start MiniStack bound to 127.0.0.1:``port`` and wait until SQS answers."""
-    binary = Path(os.environ.get("MINISTACK_BIN", MINISTACK_BIN))
+    binary = Path(Settings.from_env().ministack_bin or MINISTACK_BIN)
     if not binary.exists():
         raise RuntimeError(f"{binary} is missing: run ./surge setup (or set SQS_ENDPOINT_URL)")
     env = {

@@ -8,13 +8,13 @@ Example::
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import time
 import urllib.request
 from pathlib import Path
 
+from functions.config import Settings
 from functions.runtime.emulator import REPO, port_open
 
 RULES = REPO / "observability" / "rules.yml"
@@ -27,7 +27,7 @@ class NoPrometheus(RuntimeError):
 
 def prometheus_binary() -> str:
     """``$PROMETHEUS_BIN`` or ``prometheus`` on PATH (Debian: ``apt-get install prometheus``)."""
-    binary = os.environ.get("PROMETHEUS_BIN") or shutil.which("prometheus")
+    binary = Settings.from_env().prometheus_bin or shutil.which("prometheus")
     if not binary:
         raise NoPrometheus(
             "--observability needs the prometheus binary: apt-get install prometheus "

@@ -46,7 +46,7 @@ def prepare(settings: Settings) -> list[str]:
     """Schema and queues; idempotent. Returns the migrations it applied."""
     applied = apply_schema(MySqlTarget.from_url(settings.mysql_url))
     client = sqs_client(settings.sqs_endpoint_url, settings.aws_region)
-    for name in app_queues():
+    for name in app_queues(settings):
         ensure_queues(client, name, f"{name}-dlq", settings.max_receive_count, settings.visibility_timeout)
     return applied
 

@@ -6,7 +6,6 @@ progress complete (successes deleted, failures left to come back), then it exits
 
 from __future__ import annotations
 
-import os
 import signal
 import sys
 import threading
@@ -14,28 +13,27 @@ import threading
 from functions.adapters.sqs import sqs_client
 from functions.config import get_settings
 from functions.observability import logger
+from functions.runtime.app_loader import load_app
 from functions.runtime.pollers import SqsPoller, mappings_of
 from functions.runtime.scheduler import start_schedules
 
 
 def main() -> int:
-    sys.path.insert(0, os.getcwd())
-    from app import app
-
+    app = load_app()
     settings = get_settings()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     # long polls wait up to 5 s: the read timeout must outlast them
     client = sqs_client(settings.sqs_endpoint_url, settings.aws_region, read_timeout=15)
-    per_queue = int(os.environ.get("POLLERS_PER_QUEUE", "2"))
+    per_queue = settings.pollers_per_queue
     pollers = [
         SqsPoller(client, mapping, stop, settings.aws_region) for mapping in mappings_of(app) for _ in range(per_queue)
     ]
     for poller in pollers:
         poller.start()
-    if os.environ.get("SCHEDULES", "1") != "0":
-        start_schedules(app, stop, speedup=float(os.environ.get("SCHEDULE_SPEEDUP", "1")))
+    if settings.schedules_enabled:
+        start_schedules(app, stop, speedup=settings.schedule_speedup)
     logger.info("workers started", extra={"pollers": [p.name for p in pollers]})
     stop.wait()
     for poller in pollers:

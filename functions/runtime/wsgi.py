@@ -1,6 +1,6 @@
 """The WSGI entry point the local gateway server loads: ``functions.runtime.wsgi:application``."""
 
-from app import app
+from functions.runtime.app_loader import load_app
 from functions.runtime.gateway import WsgiGateway
 
-application = WsgiGateway(app)
+application = WsgiGateway(load_app())

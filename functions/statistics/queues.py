@@ -12,8 +12,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from functions.adapters.ports import MessageQueue
 from functions.errors import DependencyDown
+from functions.ports import MessageQueue
 from functions.statistics.window import Window
 from functions.telemetry.metrics import Increments, series_name
 

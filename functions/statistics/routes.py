@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice import Blueprint
-
 from functions.bootstrap import surge
 from functions.errors import ValidationFailed
+from functions.http.errors import Blueprint
 from functions.http.request import query_int
 from functions.money import CURRENCIES
 

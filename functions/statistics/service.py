@@ -6,8 +6,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from functions.adapters.ports import Aggregate, PaymentCounters
-from functions.errors import DependencyDown, ServiceUnavailable
+from functions.ports import PaymentCounters
+from functions.statistics.model import Aggregate
 from functions.statistics.window import Window, figures
 
 # Other capabilities (checkout…) add their own section: name -> fn(window) -> dict.
@@ -27,13 +27,10 @@ class StatisticsService:
         """The figures of the window; with ``series`` also the count of payments in each second."""
         window = Window(int(self._clock()), window_seconds)
         counts: list[int] | None = None
-        try:
-            by_currency = self._counters.window(window.first, window.last)
-            if series:
-                counts = self._counters.second_counts(window.first, window.last, currency)
-            extra = {name: section(window) for name, section in self._sections.items()}
-        except DependencyDown as exc:
-            raise ServiceUnavailable("statistics store unavailable") from exc
+        by_currency = self._counters.window(window.first, window.last)
+        if series:
+            counts = self._counters.second_counts(window.first, window.last, currency)
+        extra = {name: section(window) for name, section in self._sections.items()}
         if counts is not None:
             # the chosen currency, oldest second first: the dashboard's payments-per-second chart
             extra["payments_per_second"] = {

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from functions.adapters.ports import Aggregate
 from functions.money import average_cents, format_cents
+from functions.statistics.model import Aggregate
 
 
 @dataclass(frozen=True)

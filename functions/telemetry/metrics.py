@@ -19,7 +19,6 @@ Example::
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -28,6 +27,7 @@ from aws_lambda_powertools.metrics import Metrics as EmfMetrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from functions.adapters.redis_metrics import RedisMetricStore
+from functions.config import Settings
 from functions.observability import logger
 
 NAMESPACE = "Surge"
@@ -159,9 +159,8 @@ class Metrics:
                 self._pending = True
 
 
-def emf_wanted() -> bool:
+def emf_wanted(settings: Settings) -> bool:
     """``METRICS_SINK=emf|redis``; by default EMF on Lambda and Redis elsewhere."""
-    sink = os.environ.get("METRICS_SINK", "").lower()
-    if sink in ("emf", "redis"):
-        return sink == "emf"
-    return bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
+    if settings.metrics_sink in ("emf", "redis"):
+        return settings.metrics_sink == "emf"
+    return settings.on_lambda

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from chalice import Blueprint, Response
+from chalice import Response
 
 from functions.bootstrap import surge
-from functions.errors import DependencyDown, ServiceUnavailable
+from functions.errors import ServiceUnavailable
+from functions.http.errors import Blueprint
 from functions.telemetry.prometheus import CONTENT_TYPE, render
 
 bp = Blueprint(__name__)
@@ -17,9 +18,6 @@ def metrics() -> Response:
     store = app.metrics.store
     if store is None:
         raise ServiceUnavailable("metrics go to CloudWatch (EMF) in this deployment")
-    try:
-        fields = store.read()
-    except DependencyDown as exc:
-        raise ServiceUnavailable("metrics store unavailable") from exc
+    fields = store.read()
     text = render(fields, app.queue_depths.gauges())
     return Response(body=text, status_code=200, headers={"Content-Type": CONTENT_TYPE})

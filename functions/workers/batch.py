@@ -1,13 +1,29 @@
-"""Lambda partial batch responses (``ReportBatchItemFailures``)."""
+"""What every SQS worker shares: one helper runs a batch through a service and answers
+with a Lambda partial batch response (``ReportBatchItemFailures``), recording the batch
+metrics; correlation ids come from each message's ``request_id`` attribute."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from chalice.app import SQSRecord
+from chalice.app import SQSEvent, SQSRecord
 
-from functions.telemetry.metrics import BATCH_BUCKETS, LAG_BUCKETS_S, Increments
+from functions.telemetry.metrics import BATCH_BUCKETS, LAG_BUCKETS_S, Increments, Metrics
+
+# (message id, body) pairs and message id -> request id; returns the ids that failed
+BatchStep = Callable[[Sequence[tuple[str, str]], Mapping[str, str]], list[str]]
+
+
+def handle_batch(kind: str, event: SQSEvent, step: BatchStep, metrics: Metrics) -> dict[str, Any]:
+    """Run ``event``'s messages through ``step`` (one service method); ``kind`` labels the metrics."""
+    records = list(event)
+    request_ids = {message_id(r): rid for r in records if (rid := request_id_attribute(r))}
+    failed = step([(message_id(r), r.body) for r in records], request_ids)
+    metrics.record(batch_usage(kind, records, len(failed), time.time() * 1000))
+    metrics.flush()
+    return batch_response(failed)
 
 
 def batch_response(failed_message_ids: Iterable[str]) -> dict[str, Any]:

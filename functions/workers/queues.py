@@ -1,9 +1,15 @@
-"""Which SQS queues the app's ``on_sqs_message`` handlers consume (Lambda-safe: chalice.app only)."""
+"""Which SQS queues the app's ``on_sqs_message`` handlers consume.
+
+The names come from configuration (``Settings.consumed_queues``), never from importing
+``app``; ``consumed_queues(app)`` reads them back from a loaded app (packaging, tests).
+"""
 
 from __future__ import annotations
 
 from chalice import Chalice
 from chalice.app import SQSEventConfig
+
+from functions.config import Settings, get_settings
 
 
 def queue_of(source: SQSEventConfig) -> str:
@@ -21,8 +27,6 @@ def consumed_queues(app: Chalice) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def app_queues() -> list[str]:
-    """The queues ``app.py``'s handlers consume (payments, orders…); each has ``<name>-dlq``."""
-    from app import app  # imported late: app.py imports the modules that call this
-
-    return consumed_queues(app)
+def app_queues(settings: Settings | None = None) -> list[str]:
+    """The queues the app's handlers consume (payments, orders…); each has ``<name>-dlq``."""
+    return (settings or get_settings()).consumed_queues()

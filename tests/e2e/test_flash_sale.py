@@ -13,8 +13,6 @@ from urllib.parse import urlparse
 
 import pytest
 
-from functions.checkout.admin import load_catalogue
-from functions.reconcile.schedule import reconcile
 from tests.checkout_support import DELIVERY, confirmed_units, mysql_stock, order_count
 from tests.support import drain, http, wait_until
 
@@ -89,7 +87,7 @@ def settled(surge_app: Any, units: int) -> bool:
 
 
 def test_two_thousand_buyers_buy_exactly_ten_thousand_units(stack: str, surge_app: Any) -> None:
-    load_catalogue(surge_app, hot_stock=10_000, products=10)
+    surge_app.operator.load_catalogue(hot_stock=10_000, products=10)
     crowd = run_sale(stack, buyers=2000, seconds=90)
 
     statuses = sum((b.statuses for b in crowd), Counter())
@@ -111,7 +109,7 @@ def test_two_thousand_buyers_buy_exactly_ten_thousand_units(stack: str, surge_ap
 
 
 def test_stock_keys_deleted_mid_sale_never_oversell(stack: str, surge_app: Any) -> None:
-    load_catalogue(surge_app, hot_stock=600, products=0)
+    surge_app.operator.load_catalogue(hot_stock=600, products=0)
     stop = threading.Event()
     deletions = 0
 
@@ -138,7 +136,7 @@ def test_stock_keys_deleted_mid_sale_never_oversell(stack: str, surge_app: Any) 
     assert 0 < sold <= 600 and mysql_stock(surge_app, HOT) == 600 - sold  # never oversold
 
     # Once reconciled, what is left is sold too, and not one unit more.
-    reconcile(surge_app)
+    surge_app.reconcile.run()
     crowd = run_sale(stack, buyers=20, seconds=30)
     assert set(sum((b.statuses for b in crowd), Counter())) <= {202, 409}
     assert all(b.saw_sold_out for b in crowd)

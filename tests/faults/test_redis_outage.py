@@ -15,7 +15,6 @@ from decimal import Decimal
 
 import pytest
 
-from functions.reconcile.schedule import reconcile
 from tests.faults.world import World
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -49,11 +48,11 @@ def test_redis_down_accepts_unkeyed_payments_refuses_keyed_ones_and_reconcile_re
 
     graph = w.graph()
     assert eur(graph)["count"] == 40  # the 20 accepted while Redis was down are not counted yet…
-    report = reconcile(graph, now_s=settled_now())
+    report = graph.reconcile.run(now_s=settled_now())
     assert report["payments"]["minutes_corrected"] >= 1
     assert w.mysql_total() == (60, Decimal("140.00"))
     assert (eur(graph)["count"], eur(graph)["total"]) == (60, "140.00")  # …and now they are
-    reconcile(graph, now_s=settled_now())  # running it again changes nothing: never twice
+    graph.reconcile.run(now_s=settled_now())  # running it again changes nothing: never twice
     assert (eur(graph)["count"], eur(graph)["total"]) == (60, "140.00")
 
 
@@ -70,6 +69,6 @@ def test_redis_flushed_mid_run_statistics_are_rebuilt_from_mysql(world: Callable
     assert len(set(stored)) == 25
     assert eur(graph)["count"] == 10
 
-    reconcile(graph, now_s=settled_now())
+    graph.reconcile.run(now_s=settled_now())
     assert (eur(graph)["count"], eur(graph)["total"]) == (25, "125.00")
     assert w.mysql_total() == (25, Decimal("125.00"))

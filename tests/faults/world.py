@@ -171,14 +171,14 @@ class World:
         return self.mysql_ids()
 
     def graph(self) -> Any:
-        """The wired app on direct connections, for statistics and reconcile."""
+        """The wired services on direct connections, for statistics and reconcile."""
         from functions.bootstrap import build
 
         return build(self.settings)
 
     def redis_delete_all(self) -> int:
         from functions.adapters.redis_client import connect
-        from functions.checkout.admin import delete_redis_keys
+        from functions.adapters.redis_keyspace import delete_redis_keys
 
         return delete_redis_keys(connect(self.settings.redis_url), self.settings.redis_prefix)
 
@@ -201,7 +201,7 @@ def make_world(run_settings: Settings, proxied: tuple[str, ...] = (), **env: str
     from functions.workers.queues import app_queues
 
     name = f"f{uuid.uuid4().hex[:6]}"
-    kinds = [q.removeprefix(run_settings.queue_prefix) for q in app_queues()]
+    kinds = [q.removeprefix(run_settings.queue_prefix) for q in app_queues(run_settings)]
     direct = replace(
         run_settings,
         queue_prefix=f"{run_settings.queue_prefix}{name}-",

@@ -13,14 +13,13 @@ import pytest
 from chalice.test import Client
 
 from app import app
-from functions.bootstrap import build, use
-from functions.checkout.admin import load_catalogue
+from functions.bootstrap import build, use, wire
 from functions.checkout.model import CheckoutRequest
 from functions.errors import OutOfStock
 from functions.money import format_cents
 from functions.runtime.emulator import free_port
 from tests.checkout_support import DELIVERY, available, confirmed_units, mysql_stock, order_body, order_count
-from tests.support import queue_depth, work_off
+from tests.support import Graph, queue_depth, work_off
 
 JSON = {"Content-Type": "application/json"}
 
@@ -41,7 +40,7 @@ def orders_stats(client: Any) -> dict[str, Any]:
 
 
 def test_checkout_reserves_enqueues_answers_202_and_the_worker_confirms(client: Any, surge_app: Any) -> None:
-    load_catalogue(surge_app, hot_stock=5, products=2)
+    surge_app.operator.load_catalogue(hot_stock=5, products=2)
     status, headers, body = post(client, order_body((100, 2), (1001, 1)))
     price_1001 = surge_app.orders.product(1001).price_cents
     assert status == 202
@@ -69,7 +68,7 @@ def test_checkout_reserves_enqueues_answers_202_and_the_worker_confirms(client: 
 
 
 def test_not_enough_stock_is_409_naming_the_product_and_reserves_nothing(client: Any, surge_app: Any) -> None:
-    load_catalogue(surge_app, hot_stock=2, products=1)
+    surge_app.operator.load_catalogue(hot_stock=2, products=1)
     status, _, body = post(client, order_body((1001, 1), (100, 3)))
     assert status == 409
     assert {k: body[k] for k in ("code", "product_id", "available")} == {
@@ -82,7 +81,7 @@ def test_not_enough_stock_is_409_naming_the_product_and_reserves_nothing(client:
 
 @pytest.mark.parametrize("lines", [[(424242, 1)], [(1001, 1), (424242, 2)]])
 def test_unknown_product_is_404_json_and_reserves_nothing(client: Any, surge_app: Any, lines: Any) -> None:
-    load_catalogue(surge_app, hot_stock=2, products=1)
+    surge_app.operator.load_catalogue(hot_stock=2, products=1)
     status, _, body = post(client, order_body(*lines))
     assert status == 404
     assert body["code"] == "not_found" and body["product_id"] == 424242 and "request_id" in body
@@ -114,7 +113,7 @@ def test_unknown_order_is_404(client: Any, surge_app: Any) -> None:
     ],
 )
 def test_bad_input_is_400_and_reserves_nothing(client: Any, surge_app: Any, body: Any, field: str) -> None:
-    load_catalogue(surge_app, hot_stock=5, products=0)
+    surge_app.operator.load_catalogue(hot_stock=5, products=0)
     status, _, answer = post(client, body)
     assert (status, answer["code"], answer["field"]) == (400, "invalid_request", field)
     assert available(surge_app, 100) == 5 and surge_app.stock.pending() == {}
@@ -122,7 +121,7 @@ def test_bad_input_is_400_and_reserves_nothing(client: Any, surge_app: Any, body
 
 
 def test_idempotent_retry_reserves_and_enqueues_once(client: Any, surge_app: Any) -> None:
-    load_catalogue(surge_app, hot_stock=5, products=0)
+    surge_app.operator.load_catalogue(hot_stock=5, products=0)
     key = {"Idempotency-Key": "order-7f3a"}
     first = post(client, order_body((100, 2)), key)
     again = post(client, order_body((100, 2)), key)
@@ -139,7 +138,7 @@ def test_idempotent_retry_reserves_and_enqueues_once(client: Any, surge_app: Any
 def test_a_retry_after_a_lost_answer_enqueues_again_and_the_worker_stores_once(surge_app: Any) -> None:
     """The first attempt reserved and enqueued, then its answer was lost with the idempotency
     record: the retry must find its reservation by the key's order id, not reserve again."""
-    load_catalogue(surge_app, hot_stock=5, products=0)
+    surge_app.operator.load_catalogue(hot_stock=5, products=0)
     request = CheckoutRequest.from_body(order_body((100, 2)))
     first = surge_app.checkout.checkout(request, request_id="r1", idempotency_key="lost-answer")
     surge_app.redis.delete(*surge_app.redis.scan_iter(match=f"{surge_app.settings.redis_prefix}idem:*"))
@@ -153,8 +152,8 @@ def test_a_retry_after_a_lost_answer_enqueues_again_and_the_worker_stores_once(s
 
 
 def test_queue_down_releases_the_reservation_and_answers_503(clean: Any) -> None:
-    healthy = build(clean)
-    load_catalogue(healthy, hot_stock=5, products=0)
+    healthy = Graph(*wire(clean))
+    healthy.operator.load_catalogue(hot_stock=5, products=0)
     use(build(dataclasses.replace(clean, sqs_endpoint_url=f"http://127.0.0.1:{free_port()}")))
     try:
         status, headers, body = post(Client(app), order_body((100, 2)))
@@ -168,7 +167,7 @@ def test_queue_down_releases_the_reservation_and_answers_503(clean: Any) -> None
 
 
 def test_a_lost_stock_key_is_reloaded_once_from_mysql_minus_pending(client: Any, surge_app: Any) -> None:
-    load_catalogue(surge_app, hot_stock=10, products=0)
+    surge_app.operator.load_catalogue(hot_stock=10, products=0)
     assert post(client, order_body((100, 3)))[0] == 202  # pending, not yet in MySQL
     surge_app.redis.delete(surge_app.stock.product_key(100))
     accepted: list[int] = []
@@ -194,7 +193,7 @@ def test_a_lost_stock_key_is_reloaded_once_from_mysql_minus_pending(client: Any,
 
 
 def test_orders_statistics(client: Any, surge_app: Any) -> None:
-    load_catalogue(surge_app, hot_stock=3, products=2)
+    surge_app.operator.load_catalogue(hot_stock=3, products=2)
     price_1001 = surge_app.orders.product(1001).price_cents
     assert post(client, order_body((100, 2), (1001, 1)))[0] == 202
     assert post(client, order_body((100, 1)))[0] == 202

@@ -180,7 +180,7 @@ def test_metrics_count_accepted_rejected_and_unavailable(
 
     use(build(surge_app.settings, queue=DownQueue()))
     assert _post(client, {"amount": "5.00"}).status_code == 503
-    use(surge_app)
+    use(surge_app.services)
     values = _metrics(client)
     assert _metric(values, "surge_requests_unavailable_total", route="/payment") == 1
     assert _metric(values, "surge_payments_accepted_total", currency="EUR") == 1
@@ -213,7 +213,7 @@ def test_one_payment_is_followed_from_request_to_mysql_by_its_id(
                 break
         assert handled == 2
     finally:
-        use(surge_app)
+        use(surge_app.services)
         for name in (own, f"{own}-dlq"):
             sqs.delete_queue(QueueUrl=sqs.get_queue_url(QueueName=name)["QueueUrl"])
 

@@ -8,9 +8,8 @@ from typing import Any
 from chalice.test import Client
 
 from app import app
-from functions.checkout.admin import load_catalogue
 from functions.checkout.model import CheckoutRequest
-from functions.workers.orders import settle_batch
+from functions.workers.batch import batch_response
 from tests.checkout_support import available, confirmed_units, mysql_stock, order_body, order_count
 from tests.support import work_off
 
@@ -38,7 +37,7 @@ def set_mysql_stock(surge_app: Any, product_id: int, stock: int) -> None:
 
 
 def test_guard_rejects_an_order_mysql_cannot_fill_and_gives_the_reservation_back(surge_app: Any) -> None:
-    load_catalogue(surge_app, hot_stock=10, products=1)
+    surge_app.operator.load_catalogue(hot_stock=10, products=1)
     set_mysql_stock(surge_app, 100, 1)  # Redis drifted: it still believes 10
     order = accept(surge_app, (1001, 2), (100, 3))
     assert available(surge_app, 100) == 7 and available(surge_app, 1001) == 98
@@ -57,24 +56,24 @@ def test_guard_rejects_an_order_mysql_cannot_fill_and_gives_the_reservation_back
 
 
 def test_redelivery_stores_once_and_decrements_once(surge_app: Any) -> None:
-    load_catalogue(surge_app, hot_stock=10, products=0)
+    surge_app.operator.load_catalogue(hot_stock=10, products=0)
     accept(surge_app, (100, 4))
     messages = queued_messages(surge_app)
-    assert settle_batch(surge_app.orders, surge_app.stock, messages) == {"batchItemFailures": []}
+    assert batch_response(surge_app.checkout.settle_batch(messages)) == {"batchItemFailures": []}
     twice = [("again-1", messages[0][1]), ("again-2", messages[0][1])]
-    assert settle_batch(surge_app.orders, surge_app.stock, twice) == {"batchItemFailures": []}
+    assert batch_response(surge_app.checkout.settle_batch(twice)) == {"batchItemFailures": []}
     assert order_count(surge_app) == 1
     assert mysql_stock(surge_app, 100) == 6 and available(surge_app, 100) == 6
     assert surge_app.stock.pending() == {}
 
 
 def test_a_malformed_message_fails_alone(surge_app: Any) -> None:
-    load_catalogue(surge_app, hot_stock=10, products=0)
+    surge_app.operator.load_catalogue(hot_stock=10, products=0)
     accept(surge_app, (100, 1))
     accept(surge_app, (100, 2))
     good = queued_messages(surge_app)
     batch = [good[0], ("bad-1", "{not json"), ("bad-2", json.dumps({"type": "order.accepted"})), good[1]]
-    result = settle_batch(surge_app.orders, surge_app.stock, batch)
+    result = batch_response(surge_app.checkout.settle_batch(batch))
     assert result == {"batchItemFailures": [{"itemIdentifier": "bad-1"}, {"itemIdentifier": "bad-2"}]}
     assert order_count(surge_app, "confirmed") == 2 and mysql_stock(surge_app, 100) == 7
 
@@ -82,11 +81,11 @@ def test_a_malformed_message_fails_alone(surge_app: Any) -> None:
 def test_a_batch_sells_exactly_what_mysql_has(surge_app: Any) -> None:
     """Redis let 6 units through for a product MySQL has 4 of: in one batch the first orders
     are confirmed until the guard stops the rest; never a negative stock."""
-    load_catalogue(surge_app, hot_stock=6, products=0)
+    surge_app.operator.load_catalogue(hot_stock=6, products=0)
     set_mysql_stock(surge_app, 100, 4)
     for _ in range(3):
         accept(surge_app, (100, 2))
-    result = settle_batch(surge_app.orders, surge_app.stock, queued_messages(surge_app))
+    result = batch_response(surge_app.checkout.settle_batch(queued_messages(surge_app)))
     assert result == {"batchItemFailures": []}
     assert (order_count(surge_app, "confirmed"), order_count(surge_app, "rejected")) == (2, 1)
     assert mysql_stock(surge_app, 100) == 0 and confirmed_units(surge_app, 100) == 4

@@ -21,7 +21,7 @@ def test_direct_payment_is_in_mysql_and_counted_when_answered(client: Any, surge
     body = json.loads(response.body)
     assert body["status"] == "stored" and body["amount"] == "12.50"
     assert response.headers["Location"] == f"/payments/{body['id']}"
-    assert surge_app.ledger.get(body["id"])["amount"] == "12.50"  # no worker involved
+    assert surge_app.ledger.get(body["id"]).body()["amount"] == "12.50"  # no worker involved
     assert queue_depth(surge_app.settings, "payments") == 0
     assert surge_app.statistics.snapshot(60, "EUR")["payments"]["count"] == 1
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from functions.adapters.ports import Aggregate
 from functions.ids import new_id
 from functions.payments.model import Payment
 from functions.reconcile.payments import reconcile_payment_statistics
+from functions.statistics.model import Aggregate
 
 
 def pay(surge_app: Any, second: int, cents: int, currency: str = "EUR") -> Payment:

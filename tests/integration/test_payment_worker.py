@@ -9,7 +9,7 @@ from typing import Any
 from functions.ids import new_id
 from functions.payments.model import Payment
 from functions.runtime.pollers import SqsPoller, mappings_of
-from functions.workers.payments import store_batch
+from functions.workers.batch import batch_response
 
 
 def count_rows(surge_app: Any) -> int:
@@ -30,18 +30,20 @@ def test_poison_message_fails_alone_and_the_rest_is_stored(surge_app: Any) -> No
         ("m3", json.dumps({"type": "payment.accepted", "id": "x"})),
         ("m4", good[1].to_message()),
     ]
-    result = store_batch(surge_app.ledger, messages)
+    result = batch_response(surge_app.payments.store_batch(messages))
     assert result == {"batchItemFailures": [{"itemIdentifier": "m2"}, {"itemIdentifier": "m3"}]}
     assert count_rows(surge_app) == 2
 
 
 def test_redelivered_message_never_makes_a_second_row(surge_app: Any) -> None:
     p = payment()
-    assert store_batch(surge_app.ledger, [("a", p.to_message())]) == {"batchItemFailures": []}
+    assert batch_response(surge_app.payments.store_batch([("a", p.to_message())])) == {"batchItemFailures": []}
     # the same message again, and twice within one batch
-    assert store_batch(surge_app.ledger, [("b", p.to_message()), ("c", p.to_message())]) == {"batchItemFailures": []}
+    assert batch_response(surge_app.payments.store_batch([("b", p.to_message()), ("c", p.to_message())])) == {
+        "batchItemFailures": []
+    }
     assert count_rows(surge_app) == 1
-    row = surge_app.ledger.get(p.id)
+    row = surge_app.ledger.get(p.id).body()
     assert row["amount"] == "5.00" and row["status"] == "stored"
 
 
@@ -73,21 +75,18 @@ def test_event_source_mapping_deletes_successes_and_redrives_the_poison_to_the_d
 
 
 def test_dlq_redrive_replays_a_message_once_fixed(surge_app: Any) -> None:
-    from functions.runtime.dlq import redrive, show
-
     settings = surge_app.settings
     queue = settings.queue_name("payments")
-    dlq_url = surge_app.sqs.url(f"{queue}-dlq")
     p = payment(4242)
     surge_app.sqs.send(f"{queue}-dlq", p.to_message())
-    assert show(surge_app.sqs.client, dlq_url, peek=1)["depth"] == 1
-    assert redrive(surge_app.sqs.client, dlq_url, surge_app.sqs.url(queue)) == 1
+    assert surge_app.operator.show_dlq("payments", peek=1)["depth"] == 1
+    assert surge_app.operator.redrive("payments") == 1
     assert surge_app.sqs.depth(f"{queue}-dlq")["visible"] == 0
     poller = _poller(surge_app)
     for _ in range(5):
         if poller.run_once():
             break
-    assert surge_app.ledger.get(p.id)["amount"] == "42.42"
+    assert surge_app.ledger.get(p.id).body()["amount"] == "42.42"
 
 
 def test_connections_read_committed_so_workers_take_no_gap_locks(surge_app: Any) -> None:

@@ -11,7 +11,8 @@ import pytest
 
 from functions.errors import DependencyDown
 from functions.payments.model import Payment
-from functions.workers.payments import store_batch
+from functions.payments.service import store_batch
+from functions.workers.batch import batch_response
 from tests.support import mysql_count
 
 
@@ -34,7 +35,7 @@ def poison_rule(surge_app: Any) -> Iterator[None]:
 
 def test_a_refused_payment_fails_alone_and_its_batch_is_stored(surge_app: Any, poison_rule: None) -> None:
     batch = [message(100, 0), message(1313, 1), message(200, 2), message(300, 3)]
-    result = store_batch(surge_app.ledger, batch)
+    result = batch_response(surge_app.payments.store_batch(batch))
     assert result == {"batchItemFailures": [{"itemIdentifier": "m1"}]}
     assert mysql_count(surge_app.settings, "payments") == 3
 
@@ -50,6 +51,6 @@ class DownLedger:
 
 def test_an_outage_fails_the_whole_batch_without_trying_each_payment() -> None:
     ledger = DownLedger()
-    result = store_batch(ledger, [message(100, n) for n in range(5)])  # type: ignore[arg-type]
+    result = batch_response(store_batch(ledger, [message(100, n) for n in range(5)]))  # type: ignore[arg-type]
     assert len(result["batchItemFailures"]) == 5
     assert ledger.calls == 1

@@ -6,7 +6,6 @@ import threading
 import time
 from typing import Any
 
-from functions.checkout.admin import load_catalogue
 from functions.checkout.model import AlreadyReserved, Delivery, Item, Missing, Order, Reserved, Short
 from functions.ids import new_id
 from tests.checkout_support import DELIVERY, available
@@ -24,7 +23,7 @@ def as_order(order_id: str, reservation: Reserved, *lines: tuple[int, int]) -> O
 
 
 def test_multi_item_order_is_all_or_nothing(surge_app: Any) -> None:
-    load_catalogue(surge_app, hot_stock=2, products=2, regular_stock=5)
+    surge_app.operator.load_catalogue(hot_stock=2, products=2, regular_stock=5)
     short = reserve(surge_app, (1001, 1), (1002, 5), (100, 3))
     assert short == Short(product_id=100, available=2)
     # nothing of the order was taken, not even the items listed before the short one
@@ -39,7 +38,7 @@ def test_multi_item_order_is_all_or_nothing(surge_app: Any) -> None:
 
 
 def test_concurrent_buyers_never_take_stock_below_zero(surge_app: Any) -> None:
-    load_catalogue(surge_app, hot_stock=25, products=1)
+    surge_app.operator.load_catalogue(hot_stock=25, products=1)
     taken: list[int] = []
     refused: list[Short] = []
     lock = threading.Lock()
@@ -63,13 +62,13 @@ def test_concurrent_buyers_never_take_stock_below_zero(surge_app: Any) -> None:
 
 
 def test_missing_product_is_reported_not_guessed(surge_app: Any) -> None:
-    load_catalogue(surge_app, hot_stock=5, products=1)
+    surge_app.operator.load_catalogue(hot_stock=5, products=1)
     assert reserve(surge_app, (1001, 1), (424242, 1)) == Missing(424242)
     assert available(surge_app, 1001) == 100
 
 
 def test_same_order_id_reserves_once(surge_app: Any) -> None:
-    load_catalogue(surge_app, hot_stock=5, products=0)
+    surge_app.operator.load_catalogue(hot_stock=5, products=0)
     order_id = new_id()
     first = reserve(surge_app, (100, 2), order_id=order_id)
     again = reserve(surge_app, (100, 2), order_id=order_id)
@@ -79,7 +78,7 @@ def test_same_order_id_reserves_once(surge_app: Any) -> None:
 
 
 def test_release_gives_back_once_and_confirm_clears_pending(surge_app: Any) -> None:
-    load_catalogue(surge_app, hot_stock=5, products=0)
+    surge_app.operator.load_catalogue(hot_stock=5, products=0)
     rejected_id, confirmed_id = new_id(), new_id()
     rejected = as_order(rejected_id, reserve(surge_app, (100, 2), order_id=rejected_id), (100, 2))
     confirmed = as_order(confirmed_id, reserve(surge_app, (100, 3), order_id=confirmed_id), (100, 3))
@@ -107,5 +106,5 @@ def test_a_lost_key_is_loaded_net_of_pending_reservations(surge_app: Any) -> Non
 
 
 def load_catalogue_products(surge_app: Any) -> list[Any]:
-    load_catalogue(surge_app, hot_stock=10, products=0)
+    surge_app.operator.load_catalogue(hot_stock=10, products=0)
     return surge_app.orders.products()

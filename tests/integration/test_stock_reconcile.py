@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from functions.checkout.admin import load_catalogue
 from functions.checkout.model import CheckoutRequest
 from tests.checkout_support import available, order_body
 from tests.support import work_off
@@ -20,7 +19,7 @@ def run_scheduled_reconcile(client: Any) -> None:
 
 
 def test_drift_is_corrected_by_the_scheduled_function_and_reported(client: Any, surge_app: Any) -> None:
-    load_catalogue(surge_app, hot_stock=50, products=3)
+    surge_app.operator.load_catalogue(hot_stock=50, products=3)
     surge_app.checkout.checkout(CheckoutRequest.from_body(order_body((100, 5))), request_id="t")
     work_off(surge_app, "orders")  # MySQL 45, nothing pending
     redis_key = surge_app.stock.product_key
@@ -37,7 +36,7 @@ def test_drift_is_corrected_by_the_scheduled_function_and_reported(client: Any, 
 
 
 def test_while_orders_are_in_flight_drift_is_only_reported(client: Any, surge_app: Any) -> None:
-    load_catalogue(surge_app, hot_stock=50, products=0)
+    surge_app.operator.load_catalogue(hot_stock=50, products=0)
     surge_app.checkout.checkout(CheckoutRequest.from_body(order_body((100, 5))), request_id="t")  # queued
     surge_app.redis.hset(surge_app.stock.product_key(100), "available", 40)  # 50 - 5 pending = 45 expected
     run_scheduled_reconcile(client)

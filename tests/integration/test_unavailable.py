@@ -36,11 +36,10 @@ def test_sqs_down_means_503_and_nothing_counted(wired: Any, clean: Any) -> None:
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "1"
     assert json.loads(response.body)["code"] == "service_unavailable"
-    use(build(clean))
     now = int(time.time())
-    from functions.bootstrap import surge
+    from functions.bootstrap import wire
 
-    assert surge().counters.window(now - 1199, now) == {}
+    assert wire(clean)[1].counters.window(now - 1199, now) == {}
     assert queue_depth(clean, "payments") == 0
 
 

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from functions.adapters.mysql import MySqlTarget
+from functions.adapters.secrets import mysql_url_with_secret, with_credentials
 from functions.config import Settings
-from functions.secrets import mysql_url_with_secret, with_credentials
 
 ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:surge/mysql-AbCdEf"
 
@@ -50,7 +50,7 @@ def test_settings_read_the_secret_once_at_start(monkeypatch: pytest.MonkeyPatch)
         calls.append(f"{secret_arn}@{region}")
         return {"username": "app", "password": "pw"}
 
-    monkeypatch.setattr("functions.secrets.read_secret", fake_read)
+    monkeypatch.setattr("functions.adapters.secrets.read_secret", fake_read)
     monkeypatch.setenv("MYSQL_URL", "mysql://proxy:3306/surge")
     monkeypatch.setenv("MYSQL_SECRET_ARN", ARN)
     monkeypatch.setenv("AWS_REGION", "eu-west-1")

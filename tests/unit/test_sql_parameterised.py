@@ -12,7 +12,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-IDENTIFIER_MODULES = {"functions/adapters/schema.py", "functions/checkout/admin.py"}
+IDENTIFIER_MODULES = {"functions/adapters/schema.py"}
 MARKERS = set("%s(), ")
 
 

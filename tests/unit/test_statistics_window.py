@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from functions.adapters.ports import Aggregate, SecondBucket
+from functions.statistics.model import Aggregate, SecondBucket
 from functions.statistics.service import StatisticsService
 from functions.statistics.window import Window, figures
 

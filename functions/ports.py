@@ -1,45 +1,17 @@
-"""The small interfaces the service layer calls. Real adapters and fakes implement them."""
+"""The ports: every interface the services call, in one place. The adapters under
+``functions/adapters/`` implement them against Redis, SQS and MySQL; fakes implement
+them in memory for unit tests."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from functions.checkout.model import Item, Order, Product, Reservation, Settlement
-from functions.payments.model import Payment
-
-
-@dataclass(frozen=True)
-class Aggregate:
-    """Count, sum, min and max of amounts in cents over some span of time."""
-
-    count: int = 0
-    total_cents: int = 0
-    min_cents: int | None = None
-    max_cents: int | None = None
-
-    def merge(self, other: Aggregate) -> Aggregate:
-        if other.count == 0:
-            return self
-        if self.count == 0:
-            return other
-        return Aggregate(
-            self.count + other.count,
-            self.total_cents + other.total_cents,
-            min(self.min_cents, other.min_cents),  # type: ignore[type-var]
-            max(self.max_cents, other.max_cents),  # type: ignore[type-var]
-        )
-
-
-@dataclass(frozen=True)
-class SecondBucket:
-    """Payments of one currency accepted in one second (epoch seconds)."""
-
-    currency: str
-    second: int
-    aggregate: Aggregate
+from functions.checkout.model import Item, Order, Product, Reservation, Settlement, StoredOrder
+from functions.payments.model import Payment, StoredPayment
+from functions.statistics.model import Aggregate, SecondBucket
 
 
 class MessageQueue(Protocol):
@@ -74,9 +46,19 @@ class PaymentLedger(Protocol):
     def store(self, payments: Sequence[Payment]) -> int:
         """Insert idempotently by id in one transaction; return rows newly inserted."""
 
-    def get(self, payment_id: str) -> dict[str, Any] | None: ...
+    def get(self, payment_id: str) -> StoredPayment | None: ...
 
     def seconds(self, first_second: int, last_second: int) -> list[SecondBucket]: ...
+
+
+class Idempotency(Protocol):
+    """Runs a call once per (scope, key); a retry with the same key and payload gets the first answer."""
+
+    def run_keyed(
+        self, scope: str, key: str | None, payload: dict[str, Any], call: Callable[[str | None], dict[str, Any]]
+    ) -> dict[str, Any]:
+        """``call(None)`` without a key; else ``call(key)`` once, raising ``IdempotencyKeyReused`` for
+        another payload, ``RequestInProgress`` while the first call runs, ``DependencyDown``."""
 
 
 class StockGate(Protocol):
@@ -123,10 +105,61 @@ class OrderStore(Protocol):
     def store(self, orders: Sequence[Order]) -> list[Settlement]:
         """Insert idempotently by id and decrement stock with a guard, in one transaction."""
 
-    def get(self, order_id: str) -> dict[str, Any] | None: ...
+    def get(self, order_id: str) -> StoredOrder | None: ...
 
     def product(self, product_id: int) -> Product | None: ...
 
     def products(self) -> list[Product]: ...
 
     def save_products(self, products: Sequence[Product]) -> int: ...
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A rate limiter's answer for one request."""
+
+    allowed: bool
+    retry_after_seconds: int = 0
+
+
+class RateLimiter(Protocol):
+    def take(self, client: str) -> Decision:
+        """Take one token of ``client``'s bucket (one round trip)."""
+
+
+class Keyspace(Protocol):
+    """This deployment's Redis keys as a whole."""
+
+    def ping(self) -> None: ...
+
+    def delete_all(self) -> int:
+        """Delete every key of the deployment; how many there were."""
+
+
+class Tables(Protocol):
+    """This deployment's MySQL tables as a whole."""
+
+    def ping(self) -> None: ...
+
+    def empty_all(self) -> list[str]:
+        """Empty every table (the migrations excepted); their names."""
+
+
+class DeadLetters(Protocol):
+    """Operator access to the queues by name."""
+
+    def check(self, names: Sequence[str]) -> None:
+        """Raise ``DependencyDown`` unless every named queue can be reached."""
+
+    def show(self, dlq: str, peek: int) -> dict[str, Any]: ...
+
+    def redrive(self, dlq: str, target: str, limit: int) -> int: ...
+
+    def purge(self, name: str) -> str | None:
+        """Empty a queue; the error code when the queue service refuses, else None."""
+
+
+class ReconcileLog(Protocol):
+    def save(self, report: dict[str, Any]) -> None: ...
+
+    def last(self) -> dict[str, Any] | None: ...

@@ -28,6 +28,18 @@ def read_secret_string(secret_id: str, client: Any = None, region: str | None = 
     return str(client.get_secret_value(SecretId=secret_id)["SecretString"])
 
 
+def secret_string(secret_id: str, region: str) -> str:
+    """The secret's string, or ``DependencyDown("secretsmanager")`` when it cannot be read."""
+    import botocore.exceptions
+
+    from functions.errors import DependencyDown
+
+    try:
+        return read_secret_string(secret_id, region=region)
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+        raise DependencyDown("secretsmanager", exc) from exc
+
+
 def read_secret(secret_arn: str, client: Any = None, region: str | None = None) -> dict[str, Any]:
     """The secret's JSON (the shape RDS writes)."""
     secret = json.loads(read_secret_string(secret_arn, client, region))
