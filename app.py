@@ -11,6 +11,7 @@ from functions.http.middleware import error_middleware
 from functions.http.ratelimit import rate_limit_middleware
 from functions.payments.routes import bp as payments
 from functions.reconcile.schedule import bp as reconcile
+from functions.schema_migration import bp as schema_migration
 from functions.statistics.routes import bp as statistics
 from functions.telemetry.routes import bp as telemetry
 from functions.workers.orders import bp as order_worker
@@ -31,5 +32,6 @@ for blueprint in (
     telemetry,
     admin,
     api_docs,
+    schema_migration,
 ):
     app.register_blueprint(blueprint)

@@ -8,6 +8,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from functions.config import direct_payments_enabled
 from functions.http.errors import Blueprint
 
 SPEC_PATH = Path(__file__).with_name("openapi.json")
@@ -17,7 +18,11 @@ bp = Blueprint(__name__)
 
 @cache
 def spec() -> dict[str, Any]:
-    return dict(json.loads(SPEC_PATH.read_text()))
+    """The document, without ``/payment/direct`` unless that route is enabled."""
+    document = dict(json.loads(SPEC_PATH.read_text()))
+    if not direct_payments_enabled():
+        document["paths"] = {k: v for k, v in document["paths"].items() if k != "/payment/direct"}
+    return document
 
 
 @bp.route("/openapi.json", methods=["GET"])

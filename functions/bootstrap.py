@@ -83,7 +83,7 @@ def wire(
     if queue is None:
         batching = settings.sqs_batching
         queue = BatchingSender(sqs, settings.sqs_batch_wait_ms, settings.sqs_batch_senders) if batching else sqs
-    db = MySqlConnections(MySqlTarget.from_url(settings.mysql_url))
+    db = MySqlConnections(mysql_target(settings))
     counters = counters or RedisPaymentCounters(
         redis_client, settings.redis_prefix, settings.payment_marker_ttl_seconds, settings.stats_window_seconds
     )
@@ -115,7 +115,7 @@ def wire(
         settings.stats_window_seconds,
     )
     statistics = StatisticsService(counters)
-    statistics.add_section("queues", queue_depths.section)
+    statistics.add_section("queues", queue_depths.section, operator_only=True)
     statistics.add_section("orders", orders_section(stock, settings.default_currency, reconcile.last_report))
     health = HealthService(
         {
@@ -161,6 +161,18 @@ def wire(
         orders=orders,
     )
     return services, adapters
+
+
+def mysql_target(settings: Settings) -> MySqlTarget:
+    """Where MySQL is; with a secret, its credentials are read again for each new connection
+    (cached by Powertools for a few minutes), so a rotation needs no restart."""
+    credentials = None
+    if settings.mysql_secret_arn:
+        from functions.adapters.secrets import mysql_credentials
+
+        arn, region = settings.mysql_secret_arn, settings.aws_region
+        credentials = lambda: mysql_credentials(arn, region=region)  # noqa: E731
+    return MySqlTarget.from_url(settings.mysql_url, session_init=settings.mysql_session_init, credentials=credentials)
 
 
 def build(

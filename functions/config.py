@@ -26,14 +26,22 @@ def _env_bool(name: str, default: bool) -> bool:
     return _env(name, "1" if default else "0").lower() in ("1", "true", "yes", "on")
 
 
+def direct_payments_enabled() -> bool:
+    """``POST /payment/direct`` (MySQL inside the request) is routed: the local load-test
+    stacks turn it on; off by default, so the AWS stack has no such route. Read when the
+    routes are registered (import time), hence a function of the environment."""
+    return _env_bool("PAYMENT_DIRECT_ENABLED", False)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything configurable about Surge.
 
-    Example::
+    ``Settings.from_env()`` reads them from the environment; the defaults suit this machine.
 
-        settings = Settings.from_env()
-        settings.queue_name("payments")   # -> "surge-payments"
+    >>> settings = Settings(queue_prefix="shop-")
+    >>> settings.queue_name("payments"), settings.queue_name("payments-dlq")
+    ('shop-payments', 'shop-payments-dlq')
     """
 
     redis_url: str = "redis://127.0.0.1:6379/0"
@@ -62,6 +70,13 @@ class Settings:
     rate_limit_burst: int = 200
     # Secrets Manager secret with the MySQL username/password (AWS); read into mysql_url
     mysql_secret_arn: str = ""
+    # "admin-key": the dashboard, /metrics and the queue figures of /statistics need the
+    # X-Admin-Key header (the AWS stack sets it); "": open (one machine)
+    operator_auth: str = ""
+    # SET time_zone / isolation level on each connection; off on AWS (the DB parameter group
+    # sets them: session SETs pin RDS Proxy connections)
+    mysql_session_init: bool = True
+    payment_direct_enabled: bool = False
     # queue name -> url, known in advance (QUEUE_URLS=name=url,...; the AWS stack passes them)
     queue_urls: dict[str, str] = field(default_factory=dict)
     # METRICS_SINK=emf|redis; empty: EMF on Lambda (on_lambda), Redis elsewhere
@@ -106,6 +121,9 @@ class Settings:
             rate_limit_enabled=_env_bool("RATE_LIMIT_ENABLED", cls.rate_limit_enabled),
             rate_limit_per_second=float(_env("RATE_LIMIT_PER_SECOND", str(cls.rate_limit_per_second))),
             rate_limit_burst=int(_env("RATE_LIMIT_BURST", str(cls.rate_limit_burst))),
+            operator_auth=_env("OPERATOR_AUTH", cls.operator_auth),
+            mysql_session_init=_env_bool("MYSQL_SESSION_INIT", cls.mysql_session_init),
+            payment_direct_enabled=direct_payments_enabled(),
             metrics_sink=_env("METRICS_SINK", "").lower(),
             on_lambda=bool(_env("AWS_LAMBDA_FUNCTION_NAME", "")),
             pollers_per_queue=int(_env("POLLERS_PER_QUEUE", str(cls.pollers_per_queue))),

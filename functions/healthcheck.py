@@ -24,10 +24,14 @@ def _ms(start: float) -> float:
 
 
 class HealthService:
-    """Example::
+    """Each named check is called; one that raises means its dependency is down.
 
-    HealthService({"redis": keyspace.ping, "mysql": tables.ping}).check()
-    # -> (True, {"status": "ok", "dependencies": {"redis": {"status": "up", "latency_ms": 0.3}, ...}})
+    >>> from tests.fakes import FakeKeyspace, FakeTables
+    >>> tables = FakeTables()
+    >>> tables.down = True
+    >>> healthy, body = HealthService({"redis": FakeKeyspace().ping, "mysql": tables.ping}).check()
+    >>> healthy, body["status"], body["dependencies"]["mysql"]["status"], body["dependencies"]["mysql"]["error"]
+    (False, 'degraded', 'down', 'ConnectionError')
     """
 
     def __init__(self, checks: Mapping[str, Callable[[], object]]):

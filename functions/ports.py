@@ -159,6 +159,15 @@ class DeadLetters(Protocol):
         """Empty a queue; the error code when the queue service refuses, else None."""
 
 
+class MetricStore(Protocol):
+    """Metric counters every process adds to (one Redis hash locally)."""
+
+    def add(self, fields: Mapping[str, float]) -> None:
+        """Add each increment to its field, all in one round trip."""
+
+    def read(self) -> dict[str, float]: ...
+
+
 class ReconcileLog(Protocol):
     def save(self, report: dict[str, Any]) -> None: ...
 

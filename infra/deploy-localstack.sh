@@ -11,9 +11,8 @@
 # Environment (defaults in brackets):
 #   LOCALSTACK_ENDPOINT [http://localhost:4566]  STACK_NAME [surge]
 #   STACK_REDIS_URL [redis://redis:6379/0]       STACK_MYSQL_HOST [mysql]  STACK_MYSQL_PORT [3306]
-#   MYSQL_DATABASE [surge]  MYSQL_USER [root]  MYSQL_PASSWORD [surge; may be set empty]
-#   MIGRATION_MYSQL_URL [mysql://$MYSQL_USER:$MYSQL_PASSWORD@127.0.0.1:3307/$MYSQL_DATABASE]
-#     (how this machine reaches the compose MySQL for the migration; SKIP_MIGRATION=1 skips it)
+#   MYSQL_DATABASE [surge]  MYSQL_USER [root]  MYSQL_PASSWORD [empty, as docker-compose.yml]
+# The stack migrates the schema itself (its SchemaMigration custom resource).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,7 +21,7 @@ STACK_NAME=${STACK_NAME:-surge}
 BUCKET=${DEPLOY_BUCKET:-surge-deployments}
 MYSQL_DATABASE=${MYSQL_DATABASE:-surge}
 MYSQL_USER=${MYSQL_USER:-root}
-MYSQL_PASSWORD=${MYSQL_PASSWORD-surge}
+MYSQL_PASSWORD=${MYSQL_PASSWORD-}
 export AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-test} AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-test}
 export AWS_DEFAULT_REGION=${AWS_DEFAULT_REGION:-us-east-1}
 
@@ -51,12 +50,6 @@ else
   secret_arn=$(awsl secretsmanager create-secret --name "$secret_name" --secret-string "$secret" --query ARN --output text)
 fi
 
-if [ "${SKIP_MIGRATION:-0}" != 1 ]; then
-  migration_url=${MIGRATION_MYSQL_URL:-mysql://$MYSQL_USER:$MYSQL_PASSWORD@127.0.0.1:3307/$MYSQL_DATABASE}
-  log "migrating the schema (${migration_url%%@*}@…)"
-  MYSQL_URL=$migration_url .venv/bin/python -m functions.cli prepare --schema-only
-fi
-
 log "deploying stack $STACK_NAME"
 awsl cloudformation deploy \
   --template-file "$out/packaged.yaml" \
@@ -69,7 +62,9 @@ awsl cloudformation deploy \
     "MysqlHost=${STACK_MYSQL_HOST:-mysql}" \
     "MysqlPort=${STACK_MYSQL_PORT:-3306}" \
     "MysqlDatabase=$MYSQL_DATABASE" \
-    "MysqlSecretArn=$secret_arn"
+    "MysqlSecretArn=$secret_arn" \
+    "MysqlTls=false" \
+    "MysqlSessionInit=true"
 
 api_id=$(awsl cloudformation describe-stacks --stack-name "$STACK_NAME" \
   --query "Stacks[0].Outputs[?OutputKey=='RestAPIId'].OutputValue" --output text)

@@ -38,7 +38,7 @@ import boto3
 from botocore.config import Config
 
 from functions.adapters.mysql import MySqlTarget
-from functions.adapters.schema import apply_schema, drop_database
+from functions.adapters.schema import drop_database
 from functions.runtime.emulator import free_port
 from infra.package import BUILD, build
 from infra.venvs import ministack_venv
@@ -76,6 +76,7 @@ class Deployment:
     api_url: str  # API Gateway stage URL, e.g. http://127.0.0.1:PORT/_aws/execute-api/abcd1234/api
     stack_name: str
     outputs: dict[str, str]
+    admin_key: str = ""  # X-Admin-Key of the operator surfaces (dashboard, /metrics, queue figures)
 
 
 def client(service: str, endpoint: str) -> Any:
@@ -168,9 +169,21 @@ def create_mysql_secret(endpoint: str, target: Target, name: str) -> str:
     return str(response["ARN"])
 
 
-def parameters(target: Target, secret_arn: str) -> list[dict[str, str]]:
+def create_admin_secret(endpoint: str, name: str) -> tuple[str, str]:
+    """(ARN, key) of a new admin key secret."""
+    key = uuid.uuid4().hex
+    response = client("secretsmanager", endpoint).create_secret(Name=name, SecretString=key)
+    return str(response["ARN"]), key
+
+
+def parameters(target: Target, secret_arn: str, admin_secret_arn: str = "") -> list[dict[str, str]]:
+    """The stack's parameters for this machine: MariaDB without TLS and without a parameter
+    group that sets the session (so the functions set it per connection)."""
     mysql = MySqlTarget.from_url(target.mysql_url)
     values = {
+        "MysqlTls": "false",
+        "MysqlSessionInit": "true",
+        "AdminKeySecretArn": admin_secret_arn,
         "RedisUrl": target.redis_url,
         "RedisPrefix": target.redis_prefix,
         "MysqlHost": mysql.host,
@@ -181,22 +194,62 @@ def parameters(target: Target, secret_arn: str) -> list[dict[str, str]]:
     return [{"ParameterKey": k, "ParameterValue": v} for k, v in values.items()]
 
 
-def create_stack(endpoint: str, template: dict[str, Any], params: list[dict[str, str]], timeout: float = 180) -> dict:
+# what MiniStack (1.5.33) cannot create in the platform stack: the RDS Proxy, a standalone
+# security group egress rule, and the RDS-managed master secret (MasterUserSecret)
+UNEMULATED_TYPES = ("AWS::RDS::DBProxy", "AWS::RDS::DBProxyTargetGroup", "AWS::EC2::SecurityGroupEgress")
+UNEMULATED_ATTRIBUTE = "MasterUserSecret"
+
+
+def emulated_part(template: dict[str, Any]) -> dict[str, Any]:
+    """``template`` without what MiniStack cannot create, and without what refers to it."""
+    result = json.loads(json.dumps(template))
+    resources = result["Resources"]
+    dropped = {k for k, r in resources.items() if r["Type"] in UNEMULATED_TYPES}
+    while True:
+        refers = {
+            k
+            for k, r in resources.items()
+            if k not in dropped and (UNEMULATED_ATTRIBUTE in json.dumps(r) or _mentions(r, dropped))
+        }
+        if not refers:
+            break
+        dropped |= refers
+    for key in dropped:
+        del resources[key]
+    result["Outputs"] = {
+        k: o for k, o in result.get("Outputs", {}).items()
+        if UNEMULATED_ATTRIBUTE not in json.dumps(o) and not _mentions(o, dropped)
+    }  # fmt: skip
+    return result
+
+
+def _mentions(value: Any, ids: set[str]) -> bool:
+    text = json.dumps(value)
+    return any(f'"Ref": "{i}"' in text or f'["{i}", ' in text or f"${{{i}" in text for i in ids)
+
+
+def create_stack(
+    endpoint: str,
+    template: dict[str, Any],
+    params: list[dict[str, str]],
+    timeout: float = 180,
+    stack_name: str = STACK_NAME,
+) -> dict:
     cfn = client("cloudformation", endpoint)
     cfn.create_stack(
-        StackName=STACK_NAME,
+        StackName=stack_name,
         TemplateBody=json.dumps(template),
         Parameters=params,
         Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"],
     )
     deadline = time.monotonic() + timeout
     while True:
-        stack = cfn.describe_stacks(StackName=STACK_NAME)["Stacks"][0]
+        stack = cfn.describe_stacks(StackName=stack_name)["Stacks"][0]
         status = stack["StackStatus"]
         if status == "CREATE_COMPLETE":
             return dict(stack)
         if status.endswith(("FAILED", "ROLLBACK_COMPLETE")) or time.monotonic() > deadline:
-            events = cfn.describe_stack_events(StackName=STACK_NAME)["StackEvents"]
+            events = cfn.describe_stack_events(StackName=stack_name)["StackEvents"]
             reasons = [
                 f"{e['LogicalResourceId']}: {e['ResourceStatus']} {e.get('ResourceStatusReason', '')}"
                 for e in events
@@ -207,15 +260,15 @@ def create_stack(endpoint: str, template: dict[str, Any], params: list[dict[str,
 
 
 def deploy(endpoint: str, package_dir: Path, target: Target, run_id: str) -> Deployment:
-    """Migrate the schema, then create the stack from the packaged template."""
-    apply_schema(MySqlTarget.from_url(target.mysql_url))
+    """Create the stack from the packaged template (its SchemaMigration resource migrates)."""
     template = json.loads((package_dir / "sam.json").read_text())
     template = with_code_uri(template, upload_code(endpoint, package_dir))
     secret_arn = create_mysql_secret(endpoint, target, f"surge/mysql-{run_id}")
-    stack = create_stack(endpoint, template, parameters(target, secret_arn))
+    admin_arn, admin_key = create_admin_secret(endpoint, f"surge/admin-{run_id}")
+    stack = create_stack(endpoint, template, parameters(target, secret_arn, admin_arn))
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
     api_url = f"{endpoint}/_aws/execute-api/{outputs['RestAPIId']}/api"
-    return Deployment(endpoint, api_url, STACK_NAME, outputs)
+    return Deployment(endpoint, api_url, STACK_NAME, outputs, admin_key)
 
 
 def clean_up(target: Target) -> None:
@@ -271,10 +324,52 @@ def smoke_test(deployment: Deployment, target: Target, timeout: float = 60) -> d
         raise AssertionError(f"POST /payment answered {status}: {accepted}")
     payment_id = accepted["id"]
     row = wait_until(lambda: stored_payment(target, payment_id), timeout, 0.5, f"payment {payment_id} in MySQL")
-    status, _, stats = http("GET", f"{deployment.api_url}/statistics?window=300")
+    operator = {"X-Admin-Key": deployment.admin_key}
+    status, _, stats = http("GET", f"{deployment.api_url}/statistics?window=300", headers=operator)
     if status != 200:
         raise AssertionError(f"GET /statistics answered {status}: {stats}")
     return {"payment": accepted, "location": headers.get("location"), "row": row, "statistics": stats}
+
+
+def partial_failure_test(deployment: Deployment, target: Target, timeout: float = 90) -> dict[str, Any]:
+    """A poison message among valid payments in one batch, through the deployed mapping:
+    the valid ones are stored, the poison alone reaches the DLQ.
+
+    The queue's visibility timeout (6x the worker's) and maxReceiveCount are shortened for
+    the test, so the poison's receives take seconds, then put back.
+    """
+    from functions.ids import new_id
+    from functions.payments.model import Payment
+    from tests.support import wait_until
+
+    sqs = client("sqs", deployment.endpoint)
+    queue, dlq = deployment.outputs["PaymentsQueueUrl"], deployment.outputs["PaymentsDeadLetterQueueUrl"]
+    saved = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["VisibilityTimeout", "RedrivePolicy"])
+    saved = saved["Attributes"]
+    quick = {**json.loads(saved["RedrivePolicy"]), "maxReceiveCount": 2}
+    sqs.set_queue_attributes(QueueUrl=queue, Attributes={"VisibilityTimeout": "2", "RedrivePolicy": json.dumps(quick)})
+    try:
+        valid = [Payment(id=new_id(), amount_cents=500 + n, currency="EUR", accepted_ms=int(time.time() * 1000))
+                 for n in range(4)]  # fmt: skip
+        bodies = [p.to_message() for p in valid] + ["poison: not a payment"]
+        entries = [{"Id": f"m{n}", "MessageBody": body} for n, body in enumerate(bodies)]
+        sent = sqs.send_message_batch(QueueUrl=queue, Entries=entries)
+        if sent.get("Failed"):
+            raise AssertionError(f"SendMessageBatch failed: {sent['Failed']}")
+        rows = wait_until(
+            lambda: all(stored_payment(target, p.id) for p in valid) and len(valid),
+            timeout, 0.5, "the valid payments of the batch in MySQL",
+        )  # fmt: skip
+
+        def dead() -> list[str] | None:
+            got = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10, VisibilityTimeout=0, WaitTimeSeconds=1)
+            bodies = [m["Body"] for m in got.get("Messages", [])]
+            return bodies or None
+
+        dead_letters = wait_until(dead, timeout, 0.5, "the poison message in the DLQ")
+    finally:
+        sqs.set_queue_attributes(QueueUrl=queue, Attributes=saved)
+    return {"stored": rows, "dead_letters": dead_letters}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -285,6 +380,7 @@ def main(argv: list[str] | None = None) -> int:
     with deployed(args.package_dir) as (deployment, target):
         print(json.dumps({"api_url": deployment.api_url, "outputs": deployment.outputs}, indent=2), flush=True)
         print(json.dumps(smoke_test(deployment, target), indent=2), flush=True)
+        print(json.dumps(partial_failure_test(deployment, target), indent=2), flush=True)
         if args.keep:
             print("running; Ctrl-C stops MiniStack and drops this run's database and Redis keys", flush=True)
             with suppress(KeyboardInterrupt):

@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import copy
 import fcntl
+import hashlib
 import json
 import math
 import os
@@ -37,7 +38,15 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from infra.venvs import LAMBDA_RUNTIME, lambda_venv
+from infra.harden import alarm_actions, harden
+from infra.rules import (
+    CHALICE_DEFAULT_TIMEOUT,
+    MAX_RECEIVE_COUNT,
+    REPORT_BATCH_ITEM_FAILURES,
+    VISIBILITY_FACTOR,
+    problems,
+)
+from infra.venvs import lambda_venv
 
 REPO = Path(__file__).resolve().parents[1]
 BUILD = REPO / "build"
@@ -47,12 +56,9 @@ CHALICE_CONFIG = REPO / ".chalice" / "config.json"
 # what goes to the root of deployment.zip besides app.py and the requirements
 SHIPPED_DIRS = ("functions", "sql")
 
-VISIBILITY_FACTOR = 6  # AWS: queue visibility timeout >= 6x the function timeout (+ batching window)
-MAX_RECEIVE_COUNT = 5  # receives before SQS moves a message to the DLQ
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600
 DEFAULT_WORKER_CONCURRENCY = 5  # used when .chalice/config.json sets no reserved_concurrency
-CHALICE_DEFAULT_TIMEOUT = 60
-REPORT_BATCH_ITEM_FAILURES = ["ReportBatchItemFailures"]
+MIN_ESM_CONCURRENCY = 2  # the lowest ScalingConfig.MaximumConcurrency AWS accepts
 
 
 class PackageError(RuntimeError):
@@ -115,6 +121,11 @@ def function_setting(config: dict[str, Any], stage: str, function: str, key: str
     return default
 
 
+def direct_payments_enabled(config: dict[str, Any], stage: str) -> bool:
+    """Whether the stage routes ``POST /payment/direct`` (the load-test comparison path)."""
+    return stage_environment(config, stage).get("PAYMENT_DIRECT_ENABLED", "0").lower() in ("1", "true", "yes", "on")
+
+
 def _stage(config: dict[str, Any], stage: str) -> dict[str, Any]:
     try:
         return dict(config["stages"][stage])
@@ -122,10 +133,15 @@ def _stage(config: dict[str, Any], stage: str) -> dict[str, Any]:
         raise PackageError(f"stage {stage!r} is not in .chalice/config.json") from None
 
 
+# never taken from the packaging machine's environment: the secret would be read at
+# import; whether /payment/direct is routed is the stage's choice
+STAGE_DECIDES = ("MYSQL_SECRET_ARN", "PAYMENT_DIRECT_ENABLED")
+
+
 def packaging_env(config: dict[str, Any], stage: str) -> dict[str, str]:
     """The environment ``app`` is imported with while packaging: the stage's variables and
     a region, without what would make the import reach AWS (the secret is read at start)."""
-    env = {k: v for k, v in os.environ.items() if k != "MYSQL_SECRET_ARN"}
+    env = {k: v for k, v in os.environ.items() if k not in STAGE_DECIDES}
     env.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     return {**env, **stage_environment(config, stage)}
 
@@ -181,8 +197,9 @@ def deep_merge(overlay: Any, base: Any) -> Any:
     return copy.deepcopy(overlay)
 
 
-def _alarm_actions() -> dict[str, Any]:
-    return {"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]}
+def stack_scoped(name: str) -> dict[str, str]:
+    """A physical name that two stacks in one account cannot share: ``<stack>-payments``."""
+    return {"Fn::Sub": f"${{AWS::StackName}}-{name}"}
 
 
 def queue_resources(handler: SqsHandler, worker_timeout: int) -> dict[str, Any]:
@@ -194,17 +211,20 @@ def queue_resources(handler: SqsHandler, worker_timeout: int) -> dict[str, Any]:
         "Period": 60,
         "ComparisonOperator": "GreaterThanThreshold",
         "TreatMissingData": "notBreaching",
-        "AlarmActions": _alarm_actions(),
+        "AlarmActions": alarm_actions(),
     }
     return {
         handler.dlq_id: {
             "Type": "AWS::SQS::Queue",
-            "Properties": {"QueueName": f"{handler.queue}-dlq", "MessageRetentionPeriod": DLQ_RETENTION_SECONDS},
+            "Properties": {
+                "QueueName": stack_scoped(f"{handler.kind}-dlq"),
+                "MessageRetentionPeriod": DLQ_RETENTION_SECONDS,
+            },
         },
         handler.queue_id: {
             "Type": "AWS::SQS::Queue",
             "Properties": {
-                "QueueName": handler.queue,
+                "QueueName": stack_scoped(handler.kind),
                 "VisibilityTimeout": visibility,
                 "RedrivePolicy": {
                     "deadLetterTargetArn": {"Fn::GetAtt": [handler.dlq_id, "Arn"]},
@@ -238,90 +258,33 @@ def queue_resources(handler: SqsHandler, worker_timeout: int) -> dict[str, Any]:
     }
 
 
-def function_overlay(handler: SqsHandler, reserved_concurrency: int | None) -> dict[str, Any]:
-    """Point the handler's event source mapping at our queue and turn partial batch responses on.
+def function_overlay(handler: SqsHandler, reserved_concurrency: int) -> dict[str, Any]:
+    """Point the handler's event source mapping at our queue, turn partial batch responses
+    on, and cap the mapping's pollers at the function's reserved concurrency: more pollers
+    than the function may run get their batches throttled, and each throttle is a receive
+    that brings a valid payment closer to the DLQ.
 
     ``Queue`` is an ``Fn::Sub`` because Chalice writes one there: merging ``Fn::GetAtt``
     over it would leave both keys in one object, an invalid template.
     """
+    if reserved_concurrency < MIN_ESM_CONCURRENCY:
+        raise PackageError(
+            f"{handler.function}: reserved_concurrency {reserved_concurrency} < {MIN_ESM_CONCURRENCY}, "
+            "the lowest MaximumConcurrency of an SQS event source mapping"
+        )
     properties: dict[str, Any] = {
+        "ReservedConcurrentExecutions": reserved_concurrency,
         "Events": {
             handler.event_id: {
                 "Properties": {
                     "Queue": {"Fn::Sub": f"${{{handler.queue_id}.Arn}}"},
                     "FunctionResponseTypes": REPORT_BATCH_ITEM_FAILURES,
+                    "ScalingConfig": {"MaximumConcurrency": reserved_concurrency},
                 }
             }
-        }
+        },
     }
-    if reserved_concurrency is None:
-        properties["ReservedConcurrentExecutions"] = DEFAULT_WORKER_CONCURRENCY
     return {handler.logical_id: {"Properties": properties}}
-
-
-def role_policy(handlers: list[SqsHandler]) -> dict[str, Any]:
-    """The one role all functions share: least privilege on our queues and the secret.
-
-    Chalice's generated policy only lets the workers consume; the gateway also sends
-    (``sqs:SendMessage``), the health check and the statistics read queue and DLQ depths.
-    """
-    queues = [{"Fn::Sub": f"${{{h.queue_id}.Arn}}"} for h in handlers]
-    statements: list[Any] = [
-        {
-            "Effect": "Allow",
-            "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-            "Resource": "arn:*:logs:*:*:*",
-        },
-        {
-            "Effect": "Allow",
-            "Action": [
-                "sqs:GetQueueUrl",
-                "sqs:GetQueueAttributes",
-                "sqs:SendMessage",
-                "sqs:ReceiveMessage",
-                "sqs:DeleteMessage",
-                "sqs:ChangeMessageVisibility",
-            ],
-            "Resource": queues,
-        },
-        {
-            # /statistics and the queue-depth metrics show each DLQ's depth
-            "Effect": "Allow",
-            "Action": ["sqs:GetQueueUrl", "sqs:GetQueueAttributes"],
-            "Resource": [{"Fn::Sub": f"${{{h.dlq_id}.Arn}}"} for h in handlers],
-        },
-        {
-            "Fn::If": [
-                "HasMysqlSecret",
-                {"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": {"Ref": "MysqlSecretArn"}},
-                {"Ref": "AWS::NoValue"},
-            ]
-        },
-        {
-            # the /admin routes' key; the routes stay disabled (403) without it
-            "Fn::If": [
-                "HasAdminKeySecret",
-                {
-                    "Effect": "Allow",
-                    "Action": ["secretsmanager:GetSecretValue"],
-                    "Resource": {"Ref": "AdminKeySecretArn"},
-                },
-                {"Ref": "AWS::NoValue"},
-            ]
-        },
-    ]
-    return {
-        "DefaultRole": {
-            "Properties": {
-                "Policies": [
-                    {
-                        "PolicyName": "DefaultRolePolicy",
-                        "PolicyDocument": {"Version": "2012-10-17", "Statement": statements},
-                    }
-                ]
-            }
-        }
-    }
 
 
 def outputs(handlers: list[SqsHandler]) -> dict[str, Any]:
@@ -336,7 +299,7 @@ def merge_template(config: dict[str, Any], stage: str, handlers: list[SqsHandler
     """``infra/merge-template.json`` plus the generated part for ``handlers``."""
     if not handlers:
         raise PackageError("the app has no on_sqs_message handler: nothing would consume the queues")
-    resources: dict[str, Any] = role_policy(handlers)
+    resources: dict[str, Any] = {}
     for h in handlers:
         timeout = int(function_setting(config, stage, h.function, "lambda_timeout", CHALICE_DEFAULT_TIMEOUT))
         concurrency = function_setting(config, stage, h.function, "reserved_concurrency")
@@ -347,10 +310,11 @@ def merge_template(config: dict[str, Any], stage: str, handlers: list[SqsHandler
                 file=sys.stderr,
             )
         resources.update(queue_resources(h, timeout))
-        resources.update(function_overlay(h, concurrency))
+        resources.update(function_overlay(h, DEFAULT_WORKER_CONCURRENCY if concurrency is None else int(concurrency)))
     # by Ref: the functions skip the GetQueueUrl lookup, and depend on the queues, so
     # the API is never live before the queue it sends to exists
-    queue_urls = ",".join(f"{h.queue}=${{{h.queue_id}}}" for h in handlers)
+    # the DLQs too: their names are the stack's, not the ones the app derives
+    queue_urls = ",".join(f"{h.queue}=${{{h.queue_id}}},{h.queue}-dlq=${{{h.dlq_id}}}" for h in handlers)
     generated = {
         "Globals": {"Function": {"Environment": {"Variables": {"QUEUE_URLS": {"Fn::Sub": queue_urls}}}}},
         "Resources": resources,
@@ -362,52 +326,20 @@ def merge_template(config: dict[str, Any], stage: str, handlers: list[SqsHandler
 # ---------------------------------------------------------------- checks on the result
 
 
-def verify_template(template: dict[str, Any]) -> None:
-    """What AWS would not tell us until messages are lost: every SQS mapping reports
-    partial failures and reads a queue of ours that redrives to a DLQ, with a visibility
-    timeout ≥ 6x the worker's timeout; every worker has reserved concurrency."""
-    resources = template.get("Resources", {})
-    problems: list[str] = []
-    mappings = 0
-    for fn_id, fn in resources.items():
-        if fn.get("Type") != "AWS::Serverless::Function":
-            continue
-        props = fn.get("Properties", {})
-        if props.get("Runtime") != LAMBDA_RUNTIME:
-            problems.append(f"{fn_id}: Runtime {props.get('Runtime')} is not {LAMBDA_RUNTIME}")
-        for event_id, event in props.get("Events", {}).items():
-            if event.get("Type") != "SQS":
-                continue
-            mappings += 1
-            where = f"{fn_id}.Events.{event_id}"
-            ev = event.get("Properties", {})
-            if ev.get("FunctionResponseTypes") != REPORT_BATCH_ITEM_FAILURES:
-                problems.append(f"{where}: FunctionResponseTypes is not [ReportBatchItemFailures]")
-            queue_ref = ev.get("Queue")
-            if not (isinstance(queue_ref, dict) and list(queue_ref) == ["Fn::Sub"]):
-                problems.append(f"{where}: Queue must be one Fn::Sub of a queue of this stack, got {queue_ref!r}")
-                continue
-            queue_id = str(queue_ref["Fn::Sub"]).removeprefix("${").removesuffix(".Arn}")
-            queue = resources.get(queue_id, {})
-            if queue.get("Type") != "AWS::SQS::Queue":
-                problems.append(f"{where}: {queue_ref['Fn::Sub']} is not a queue of this stack")
-                continue
-            qprops = queue.get("Properties", {})
-            redrive = qprops.get("RedrivePolicy", {})
-            dlq_id = (redrive.get("deadLetterTargetArn") or {}).get("Fn::GetAtt", [None])[0]
-            if resources.get(dlq_id, {}).get("Type") != "AWS::SQS::Queue":
-                problems.append(f"{queue_id}: no DLQ of this stack in its RedrivePolicy")
-            if int(redrive.get("maxReceiveCount", 0)) < MAX_RECEIVE_COUNT:
-                problems.append(f"{queue_id}: maxReceiveCount < {MAX_RECEIVE_COUNT}")
-            timeout = int(props.get("Timeout", CHALICE_DEFAULT_TIMEOUT))
-            if int(qprops.get("VisibilityTimeout", 30)) < VISIBILITY_FACTOR * timeout:
-                problems.append(f"{queue_id}: VisibilityTimeout < {VISIBILITY_FACTOR} x {fn_id} Timeout ({timeout}s)")
-            if not props.get("ReservedConcurrentExecutions"):
-                problems.append(f"{fn_id}: no ReservedConcurrentExecutions (it could exhaust MySQL connections)")
-    if mappings == 0:
-        problems.append("no SQS event source mapping in the template")
-    if problems:
-        raise PackageError("template not deployable:\n  " + "\n  ".join(problems))
+def verify_template(template: dict[str, Any], direct_payments: bool = False) -> None:
+    """What AWS would not tell us until messages are lost or a bill arrives; see
+    ``infra/rules.py`` for each rule."""
+    found = problems(template, direct_payments)
+    if found:
+        raise PackageError("template not deployable:\n  " + "\n  ".join(found))
+
+
+def sql_digest() -> str:
+    """A digest of ``sql/``: the schema migration resource reruns when it changes."""
+    digest = hashlib.sha256()
+    for path in sorted((REPO / "sql").glob("*.sql")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def verify_zip(zip_path: Path) -> None:
@@ -473,7 +405,11 @@ def build(stage: str = "prod", out: Path | None = None) -> Path:
             check=True, env=env, cwd=project,
         )  # fmt: skip
         shutil.rmtree(project / "vendor", ignore_errors=True)
-    verify_template(json.loads((out / "sam.json").read_text()))
+    sam = out / "sam.json"
+    queues = {h.logical_id: h.queue_id for h in handlers}
+    template = harden(json.loads(sam.read_text()), queues, [h.dlq_id for h in handlers], sql_digest())
+    sam.write_text(json.dumps(template, indent=2) + "\n")
+    verify_template(template, direct_payments_enabled(config, stage))
     verify_zip(out / "deployment.zip")
     return out
 

@@ -96,6 +96,7 @@ def own_stack(shape: StackShape = StackShape(), log_dir: Path = REPO / "var" / "
             # one generator address sends thousands of req/s: the per-client limit is switched
             # off here, and only here, by explicit config
             "RATE_LIMIT_ENABLED": "0",
+            "PAYMENT_DIRECT_ENABLED": "1",  # the `direct` profile compares against it
             "POLLERS_PER_QUEUE": str(shape.pollers_per_queue),
             "SQS_BATCH_WAIT_MS": str(shape.sqs_batch_wait_ms),
             "SQS_BATCH_SENDERS": str(shape.sqs_batch_senders),

@@ -31,6 +31,8 @@ def pytest_configure(config: pytest.Config) -> None:
         "MAX_RECEIVE_COUNT": "3",
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING"),
         "POWERTOOLS_DEV": "0",
+        # the load-test comparison route is part of the local stack the tests exercise
+        "PAYMENT_DIRECT_ENABLED": "1",
         # the limiter stays on (its code path runs in every test) but no test client hits it;
         # tests/faults/test_rate_limit.py sets low limits of its own
         "RATE_LIMIT_PER_SECOND": "100000",
@@ -62,14 +64,14 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 @pytest.fixture(scope="session")
-def settings():  # type: ignore[no-untyped-def]
+def settings():
     from functions.config import Settings
 
     return Settings.from_env()
 
 
 @pytest.fixture(scope="session")
-def prepared(settings):  # type: ignore[no-untyped-def]
+def prepared(settings):
     """Schema and queues exist for this run; dropped afterwards."""
     from functions.adapters.mysql import MySqlTarget
     from functions.adapters.schema import drop_database
@@ -84,7 +86,7 @@ def prepared(settings):  # type: ignore[no-untyped-def]
     _delete_redis_keys(settings)
 
 
-def _delete_redis_keys(settings) -> None:  # type: ignore[no-untyped-def]
+def _delete_redis_keys(settings) -> None:
     from functions.adapters.redis_client import connect
     from functions.adapters.redis_keyspace import delete_redis_keys
 
@@ -92,21 +94,21 @@ def _delete_redis_keys(settings) -> None:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="session")
-def _resetter(prepared):  # type: ignore[no-untyped-def]
+def _resetter(prepared):
     from functions.bootstrap import build
 
     return build(prepared)
 
 
 @pytest.fixture
-def clean(prepared, _resetter):  # type: ignore[no-untyped-def]
+def clean(prepared, _resetter):
     """Empty tables, Redis keys and queues of this run before the test (the admin reset)."""
     _resetter.operator.reset()
     return prepared
 
 
 @pytest.fixture
-def surge_app(clean) -> Iterator[object]:  # type: ignore[no-untyped-def]
+def surge_app(clean) -> Iterator[object]:
     """The wired graph on this run's resources, its services installed as the current ones."""
     from functions.bootstrap import use, wire
     from tests.support import Graph
@@ -118,7 +120,7 @@ def surge_app(clean) -> Iterator[object]:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def client(surge_app):  # type: ignore[no-untyped-def]
+def client(surge_app):
     """Chalice's test client: the real app through LocalGateway, no HTTP server."""
     from chalice.test import Client
 
@@ -129,7 +131,7 @@ def client(surge_app):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="module")
-def stack(prepared) -> Iterator[str]:  # type: ignore[no-untyped-def]
+def stack(prepared) -> Iterator[str]:
     """The gateway (granian) and worker processes on a free port; yields the base URL.
 
     Module-scoped: its workers consume this run's queues, so they must not outlive the

@@ -55,20 +55,23 @@ class _ValidatingRedisLayer(CachePersistenceLayer):
 
 
 class RedisIdempotency:
-    """Example::
+    """One answer per (scope, key) and payload, kept in Redis; ``client`` is a live Redis client.
 
-    guard = RedisIdempotency(redis_client, prefix="surge:", ttl_seconds=86400)
-    body = guard.run("payment", key, {"amount_cents": 1250}, lambda: accept(...))
+    >>> guard = RedisIdempotency(client, prefix, ttl_seconds=86400)
+    >>> guard.run("payment", "invoice-42", {"amount_cents": 1250}, lambda: {"id": "p1"})
+    {'id': 'p1'}
+    >>> guard.run("payment", "invoice-42", {"amount_cents": 1250}, lambda: {"id": "p2"})  # a retry: the first answer
+    {'id': 'p1'}
     """
 
     def __init__(self, client: redis.Redis, prefix: str, ttl_seconds: int):
-        self._store = _ValidatingRedisLayer(client=client)
+        self._store = _ValidatingRedisLayer(client=client)  # type: ignore[arg-type]  # redis.Redis: set() wider than declared
         self._config = IdempotencyConfig(
             event_key_jmespath="key",
             payload_validation_jmespath="payload",
             expires_after_seconds=ttl_seconds,
             raise_on_no_idempotency_key=True,
-            lambda_context=_RequestDeadline(),  # type: ignore[arg-type]
+            lambda_context=_RequestDeadline(),  # type: ignore[arg-type]  # only its remaining time is read
         )
         self._prefix = prefix
 
@@ -82,7 +85,7 @@ class RedisIdempotency:
         return self.run(scope, checked, payload, lambda: call(checked))
 
     def run(self, scope: str, key: str, payload: dict[str, Any], call: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-        @idempotent_function(
+        @idempotent_function(  # type: ignore[untyped-decorator]  # Powertools leaves it untyped; once() keeps its hints
             data_keyword_argument="request",
             persistence_store=self._store,
             config=self._config,

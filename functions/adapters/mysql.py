@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import ssl
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
-from urllib.parse import unquote, urlparse
+from dataclasses import dataclass, replace
+from urllib.parse import parse_qs, unquote, urlparse
 
 import pymysql
 import pymysql.cursors
@@ -44,6 +45,12 @@ def placeholders(count: int, marker: str = "%s", sep: str = ",") -> str:
     return sep.join([marker] * count)
 
 
+# (username, password), read again for every new connection: a rotated secret is used
+# without a restart
+Credentials = Callable[[], tuple[str, str]]
+_TRUE = ("1", "true", "yes", "on", "required", "verify_identity")
+
+
 @dataclass(frozen=True)
 class MySqlTarget:
     host: str
@@ -51,51 +58,78 @@ class MySqlTarget:
     user: str
     password: str
     database: str
+    # TLS (``?ssl=true``, RDS Proxy): verified against the system CAs or ``?ssl_ca=<file>``
+    tls: bool = False
+    tls_ca: str | None = None
+    # SET time_zone / isolation level per connection; off where the server's parameter
+    # group sets them (RDS Proxy pins a connection on such session SETs)
+    session_init: bool = True
+    credentials: Credentials | None = None
 
     @classmethod
-    def from_url(cls, url: str) -> MySqlTarget:
-        """``mysql://user:password@host:3306/database``"""
+    def from_url(cls, url: str, session_init: bool = True, credentials: Credentials | None = None) -> MySqlTarget:
+        """``mysql://user:password@host:3306/database[?ssl=true&ssl_ca=/path/ca.pem]``"""
         parsed = urlparse(url)
         if parsed.scheme not in ("mysql", "mariadb", "mysql+pymysql"):
             raise ValueError(f"MYSQL_URL must start with mysql://, got {parsed.scheme!r}")
+        query = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
         return cls(
             host=parsed.hostname or "127.0.0.1",
             port=parsed.port or 3306,
             user=unquote(parsed.username or "root"),
             password=unquote(parsed.password or ""),
             database=(parsed.path or "/surge").lstrip("/") or "surge",
+            tls=query.get("ssl", "false").lower() in _TRUE or "ssl_ca" in query,
+            tls_ca=query.get("ssl_ca"),
+            session_init=session_init,
+            credentials=credentials,
         )
 
+    def with_credentials(self) -> MySqlTarget:
+        """This target with the current credentials of its provider (if any)."""
+        if self.credentials is None:
+            return self
+        user, password = self.credentials()
+        return replace(self, user=user, password=password, credentials=None)
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        return ssl.create_default_context(cafile=self.tls_ca) if self.tls else None
+
     def connect(self, database: bool = True) -> pymysql.connections.Connection:
+        target = self.with_credentials()
         conn = pymysql.connect(
-            host=self.host,
-            port=self.port,
-            user=self.user,
-            password=self.password,
-            database=self.database if database else None,
+            host=target.host,
+            port=target.port,
+            user=target.user,
+            password=target.password,
+            database=target.database if database else None,
             autocommit=False,
             connect_timeout=2,
             read_timeout=30,
             write_timeout=30,
             charset="utf8mb4",
-            init_command="SET time_zone = '+00:00'",
+            ssl=target.ssl_context(),
+            init_command="SET time_zone = '+00:00'" if target.session_init else None,
         )
-        with conn.cursor() as cur:
-            # READ COMMITTED: locking reads of order ids that do not exist yet take no gap
-            # locks, so two workers inserting neighbouring orders cannot deadlock each other.
-            # (The statement form works on MySQL 8 and MariaDB alike.)
-            cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
+        if target.session_init:
+            with conn.cursor() as cur:
+                # READ COMMITTED: locking reads of order ids that do not exist yet take no gap
+                # locks, so two workers inserting neighbouring orders cannot deadlock each other.
+                # (The statement form works on MySQL 8 and MariaDB alike.)
+                cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
         return conn
 
 
 class MySqlConnections:
     """Hands each thread its own connection; drops it when it breaks.
 
-    Example::
+    ``mysql_url`` names a live MySQL:
 
-        db = MySqlConnections(MySqlTarget.from_url(url))
-        with db.transaction() as cur:
-            cur.execute("SELECT 1")
+    >>> db = MySqlConnections(MySqlTarget.from_url(mysql_url))
+    >>> with db.transaction() as cur:
+    ...     _ = cur.execute("SELECT 1 + 1")
+    ...     cur.fetchone()
+    (2,)
     """
 
     def __init__(self, target: MySqlTarget):

@@ -35,10 +35,17 @@ def _cents(value: Decimal) -> int:
 
 
 class MySqlOrders:
-    """Example::
+    """Orders and the catalogue in MySQL; ``db`` is a live ``MySqlConnections``.
 
-    orders = MySqlOrders(db)
-    orders.store([order])   # -> [Settlement(order_id="01J…", status="confirmed")]
+    >>> from functions.checkout.model import Delivery
+    >>> orders = MySqlOrders(db)
+    >>> _ = orders.save_products([Product(100, "HOT-100", "Console", 49_900, 10)])
+    >>> order = Order("01KD0000000000000000000001", (Item(100, 2, 49_900),), 99_800, "EUR",
+    ...               Delivery("1 Main St", "+3312345678", "a@example.com"), 1_767_225_600_000)
+    >>> orders.store([order])
+    [Settlement(order_id='01KD0000000000000000000001', status='confirmed', reason=None)]
+    >>> orders.product(100).stock
+    8
     """
 
     def __init__(self, db: MySqlConnections):

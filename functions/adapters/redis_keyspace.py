@@ -18,12 +18,12 @@ def delete_redis_keys(client: redis.Redis, prefix: str) -> int:
     deleted = 0
     batch: list[str] = []
     for key in client.scan_iter(match=f"{prefix}*", count=1000):
-        batch.append(key)  # type: ignore[arg-type]
+        batch.append(key)
         if len(batch) == 500:
-            deleted += int(client.delete(*batch))  # type: ignore[arg-type]
+            deleted += int(client.delete(*batch))
             batch = []
     if batch:
-        deleted += int(client.delete(*batch))  # type: ignore[arg-type]
+        deleted += int(client.delete(*batch))
     return deleted
 
 
@@ -56,4 +56,4 @@ class RedisReconcileLog:
     def last(self) -> dict[str, Any] | None:
         with redis_down():
             raw = self._client.get(self._key)
-        return json.loads(raw) if raw else None  # type: ignore[arg-type]
+        return json.loads(raw) if raw else None

@@ -15,11 +15,12 @@ def metrics_key(prefix: str) -> str:
 
 
 class RedisMetricStore:
-    """Example::
+    """``client`` is a live Redis client.
 
-    store = RedisMetricStore(client, "surge:")
-    store.add({'surge_requests_rejected_total{code="bad_json",route="/payment"}': 1})
-    store.read()   # -> {'surge_requests_rejected_total{...}': 1.0}
+    >>> store = RedisMetricStore(client, prefix)
+    >>> store.add({'surge_requests_rejected_total{code="bad_json",route="/payment"}': 1})
+    >>> store.read()
+    {'surge_requests_rejected_total{code="bad_json",route="/payment"}': 1.0}
     """
 
     def __init__(self, client: redis.Redis, prefix: str):

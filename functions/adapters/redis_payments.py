@@ -73,7 +73,7 @@ class RedisPaymentCounters:
             data = self._client.hgetall(self._marker_key(payment_id))
         except redis.RedisError as exc:
             raise DependencyDown("redis", exc) from exc
-        return data or None
+        return data or None  # type: ignore[return-value]  # decode_responses=True: replies are str, redis-py types them bytes | str
 
     MAX_SPAN_SECONDS = 86400
 
@@ -89,13 +89,13 @@ class RedisPaymentCounters:
         """Per (currency, minute) totals for whole minutes within the span; for reconcile."""
         minutes = range(-(-first_second // 60), (last_second + 1) // 60)
         with redis_down():
-            currencies = self._client.smembers(self._currencies_key)
+            currencies: set[str] = self._client.smembers(self._currencies_key)  # type: ignore[assignment]  # decode_responses=True
             pipe = self._client.pipeline(transaction=False)
             keys = [(cur, m) for cur in sorted(currencies) for m in minutes]
             for cur, m in keys:
                 pipe.hmget(self._minute_key(cur, m), "c", "s", "mn", "mx")
             rows = pipe.execute()
-        result = {}
+        result: dict[tuple[str, int], Aggregate] = {}
         for key, (c, s, mn, mx) in zip(keys, rows, strict=True):
             if c is not None and int(c) > 0:
                 result[key] = Aggregate(int(c), int(s), int(mn), int(mx))
@@ -124,7 +124,7 @@ class RedisPaymentCounters:
             fields.update(
                 {"c": total.count, "s": total.total_cents, "mn": total.min_cents or 0, "mx": total.max_cents or 0}
             )
-            pipe.hset(key, mapping=fields)
+            pipe.hset(key, mapping=fields)  # type: ignore[arg-type]  # str keys are fine; Mapping's key type is invariant
             pipe.expire(key, self._stats_ttl)
             pipe.sadd(self._currencies_key, currency)
         with redis_down():
@@ -132,7 +132,8 @@ class RedisPaymentCounters:
 
     def second_counts(self, first_second: int, last_second: int, currency: str | None = None) -> list[int]:
         """Payments in each second of the span (of ``currency``, else all), oldest first; one Lua call."""
-        args = [f"{self._prefix}stats:pay:", first_second, last_second, "c", *([currency] if currency else [])]
+        args: list[str | int] = [f"{self._prefix}stats:pay:", first_second, last_second, "c"]
+        args += [currency] if currency else []
         try:
             counts = self._second_counts(keys=[self._currencies_key], args=args)
         except redis.RedisError as exc:

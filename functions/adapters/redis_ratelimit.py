@@ -13,10 +13,12 @@ from functions.ports import Decision
 
 
 class RedisRateLimiter:
-    """Example::
+    """A token bucket per client in Redis; ``client`` is a live Redis client.
 
-    limiter = RedisRateLimiter(redis_client, "surge:", per_second=50, burst=100)
-    limiter.take("key:abc")   # -> Decision(allowed=True, retry_after_seconds=0)
+    >>> limiter = RedisRateLimiter(client, prefix, per_second=1, burst=2)
+    >>> [limiter.take("key:abc") for _ in range(3)]  # doctest: +NORMALIZE_WHITESPACE
+    [Decision(allowed=True, retry_after_seconds=0), Decision(allowed=True, retry_after_seconds=0),
+     Decision(allowed=False, retry_after_seconds=1)]
     """
 
     def __init__(self, client: redis.Redis, prefix: str, per_second: float, burst: int):

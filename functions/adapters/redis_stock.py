@@ -25,11 +25,15 @@ from functions.errors import DependencyDown
 
 
 class RedisStock:
-    """Example::
+    """Hot stock in Redis; ``client`` is a live Redis client.
 
-    stock = RedisStock(client, "surge:", marker_ttl=86400, window_seconds=1200)
-    stock.load(Product(100, "HOT-100", "Console", 49900, 10_000))
-    stock.reserve("01J…", [Item(100, 2)], "EUR", accepted_ms)   # -> Reserved(prices_cents=(49900,))
+    >>> stock = RedisStock(client, prefix, marker_ttl=86400, window_seconds=1200)
+    >>> stock.load(Product(100, "HOT-100", "Console", 49_900, 10))  # (before, after)
+    (None, 10)
+    >>> stock.reserve("01KD0000000000000000000001", [Item(100, 2)], "EUR", 1_767_225_600_000)
+    Reserved(prices_cents=(49900,))
+    >>> stock.reserve("01KD0000000000000000000002", [Item(100, 9)], "EUR", 1_767_225_600_000)
+    Short(product_id=100, available=8)
     """
 
     def __init__(self, client: redis.Redis, prefix: str, marker_ttl: int, window_seconds: int):
@@ -129,7 +133,7 @@ class RedisStock:
 
     def _hash(self, key: str) -> dict[str, str] | None:
         try:
-            return self._client.hgetall(key) or None  # type: ignore[return-value]
+            return self._client.hgetall(key) or None  # type: ignore[return-value]  # decode_responses=True: replies are str, redis-py types them bytes | str
         except redis.RedisError as exc:
             raise DependencyDown("redis", exc) from exc
 
@@ -183,19 +187,21 @@ class RedisStock:
             raw = self._client.hgetall(self._pending_key)
         except redis.RedisError as exc:
             raise DependencyDown("redis", exc) from exc
-        return {int(k): int(v) for k, v in raw.items()}  # type: ignore[union-attr]
+        return {int(k): int(v) for k, v in raw.items()}
 
     def window(self, first_second: int, last_second: int) -> dict[str, list[int]]:
         return self._window.read(first_second, last_second)
 
     def best_sellers(self, limit: int) -> list[tuple[int, int, int | None]]:
         try:
-            top = self._client.zrevrange(self._sold_key, 0, limit - 1, withscores=True)
+            top: list[tuple[str, float]] = self._client.zrevrange(  # type: ignore[assignment]  # withscores=True: (member, score) pairs
+                self._sold_key, 0, limit - 1, withscores=True
+            )
         except redis.RedisError as exc:
             raise DependencyDown("redis", exc) from exc
-        ids = [int(pid) for pid, _ in top]  # type: ignore[union-attr]
+        ids = [int(pid) for pid, _ in top]
         available = self.available(ids)
-        return [(int(pid), int(sold), available[int(pid)]) for pid, sold in top]  # type: ignore[union-attr]
+        return [(int(pid), int(sold), available[int(pid)]) for pid, sold in top]
 
     def sold_out(self, limit: int) -> tuple[int, list[int]]:
         pipe = self._client.pipeline(transaction=False)

@@ -15,10 +15,18 @@ from functions.errors import DependencyDown
 
 
 class BucketWindow:
-    """Example::
+    """Sums (or min/max) of per-second fields over a window; ``client`` is a live Redis client.
+    ``RedisPaymentCounters`` and ``RedisStock`` write the buckets it reads.
 
-    window = BucketWindow(client, "surge:stats:pay:", "surge:stats:pay:currencies", ["c:sum", "s:sum", "mn:min"])
-    window.read(first_second, last_second)   # -> {"EUR": [3, 3750, 1000]}
+    >>> from functions.adapters.redis_stock import RedisStock
+    >>> from functions.checkout.model import Item, Product
+    >>> stock = RedisStock(client, prefix, marker_ttl=86400, window_seconds=1200)
+    >>> _ = stock.load(Product(7, "SKU-7", "Mug", 1_250, 10))
+    >>> stock.reserve("01KD0000000000000000000003", [Item(7, 3)], "EUR", 1_767_225_600_000)
+    Reserved(prices_cents=(1250,))
+    >>> window = BucketWindow(client, f"{prefix}stats:ord:", f"{prefix}stats:ord:currencies", ["c:sum", "s:sum"])
+    >>> window.read(1_767_225_590, 1_767_225_610)
+    {'EUR': [1, 3750]}
     """
 
     def __init__(self, client: redis.Redis, key_prefix: str, series_key: str, fields: Sequence[str]):

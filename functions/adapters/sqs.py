@@ -108,10 +108,12 @@ class SqsQueue:
 class BatchingSender:
     """Coalesces concurrent ``send`` calls into ``SendMessageBatch`` calls, per queue.
 
-    Example::
+    ``sqs`` is a live ``SqsQueue`` and ``queue`` one of its queues:
 
-        sender = BatchingSender(SqsQueue(client), max_wait_ms=2)
-        message_id = sender.send("surge-payments", body)   # blocks until this entry is in SQS
+    >>> sender = BatchingSender(sqs, max_wait_ms=2)
+    >>> message_id = sender.send(queue, '{"hello": "world"}')  # returns once this entry is in SQS
+    >>> sqs.depth(queue)["visible"]
+    1
     """
 
     MAX_BATCH = 10

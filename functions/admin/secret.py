@@ -1,18 +1,16 @@
 """Secrets come from the environment or AWS Secrets Manager, never from code or files.
 
 ``ADMIN_KEY`` wins when set; else ``ADMIN_KEY_SECRET_ID`` names a Secrets Manager secret
-whose string value is the key (read once per process, then cached).
+whose string value is the key (through Powertools Parameters: a rotated key is used
+within ``SECRET_MAX_AGE_SECONDS``).
 """
 
 from __future__ import annotations
-
-from functools import cache
 
 from functions.adapters.secrets import secret_string
 from functions.config import Settings
 
 
-@cache
 def _secret_string(secret_id: str, region: str) -> str:
     return secret_string(secret_id, region)
 

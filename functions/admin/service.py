@@ -1,12 +1,23 @@
 """The operator service: dead-letter queues, reset and the catalogue. The admin routes and
 the CLI both call it, so both behave the same.
 
-Example::
+The wiring hands it out as ``surge().operator``. On in-memory fakes (``tests/fakes.py``):
 
-    operator = surge().operator
-    operator.show_dlq("payments", peek=5)        # depth and a few messages
-    operator.reset()                             # all or nothing: refuses if a dependency is down
-    operator.load_catalogue(hot_stock=10_000, products=1000)
+>>> from tests.fakes import FakeDeadLetters, FakeKeyspace, FakeOrderStore, FakeStockGate, FakeTables
+>>> dead_letters = FakeDeadLetters(queues={"surge-payments-dlq": ["m1", "m2"]})
+>>> keyspace = FakeKeyspace(keys=3)
+>>> operator = OperatorService({"payments": "surge-payments"}, dead_letters, keyspace, FakeTables({"payments": 2}),
+...                            FakeOrderStore(), FakeStockGate())
+>>> operator.show_dlq("payments", peek=1)  # depth and a few messages, left in place
+{'queue': 'surge-payments-dlq', 'depth': 2, 'peek': ['m1']}
+>>> dead_letters.unreachable.add("surge-payments")
+>>> operator.reset()  # all or nothing: refuses before deleting anything if a dependency is down
+Traceback (most recent call last):
+functions.errors.DependencyDown: sqs unavailable: ConnectionError('surge-payments unreachable')
+>>> keyspace.keys
+3
+>>> operator.load_catalogue(hot_stock=10_000, products=2)["products"]
+3
 """
 
 from __future__ import annotations

@@ -77,7 +77,9 @@ def _text(body: dict[str, Any], name: str, low: int, high: int) -> str:
 
 
 def parse_delivery(value: object) -> Delivery:
-    """>>> parse_delivery({"address": "1 Main St, Kyiv", "phone": "+380 44 123 4567", "email": "a@b.ua"}).phone
+    """Address, phone and email, each checked.
+
+    >>> parse_delivery({"address": "1 Main St, Kyiv", "phone": "+380 44 123 4567", "email": "a@b.ua"}).phone
     '+380 44 123 4567'
     """
     if not isinstance(value, dict):

@@ -10,6 +10,7 @@ from functions.checkout.model import AlreadyReserved, CheckoutRequest, Item, Mis
 from functions.errors import DependencyDown, NotFound, OutOfStock, ServiceUnavailable
 from functions.idempotency import id_for_key
 from functions.ids import is_id, new_id
+from functions.messages import parse_messages
 from functions.money import format_cents
 from functions.observability import logger, set_correlation_id
 from functions.ports import Idempotency, MessageQueue, OrderStore, StockGate
@@ -32,11 +33,25 @@ def _marker_prices(marker: dict[str, str]) -> dict[int, int]:
 
 
 class CheckoutService:
-    """Example::
+    """Reserve stock, queue the order, settle it from the queue, tell its status.
 
-    service = CheckoutService(stock, queue, orders, idempotency, "surge-orders", "EUR")
-    service.checkout(CheckoutRequest.from_body(body), request_id="r1")
-    # -> {"order_id": "01J…", "status": "pending", "total": "998.00"}
+    On in-memory fakes of its ports (``tests/fakes.py``):
+
+    >>> from functions.checkout.model import Product
+    >>> from tests.fakes import FakeIdempotency, FakeOrderStore, FakeQueue, FakeStockGate
+    >>> stock, queue, orders = FakeStockGate(), FakeQueue(), FakeOrderStore()
+    >>> orders.save_products([Product(100, "HOT-100", "Console", 49_900, 10)])
+    1
+    >>> service = CheckoutService(stock, queue, orders, FakeIdempotency(), "surge-orders", "EUR")
+    >>> body = {"items": [{"product_id": 100, "quantity": 2}],
+    ...         "delivery": {"address": "1 Main St", "phone": "+3312345678", "email": "a@example.com"}}
+    >>> accepted = service.checkout(CheckoutRequest.from_body(body), request_id="r1")
+    >>> accepted["status"], accepted["total"], stock.available([100])
+    ('pending', '998.00', {100: 8})
+    >>> service.settle_batch([("m1", queue.bodies("surge-orders")[0])])  # the worker's step
+    []
+    >>> service.status(accepted["order_id"])["status"], orders.product(100).stock
+    ('confirmed', 8)
     """
 
     def __init__(
@@ -210,16 +225,7 @@ def settle_batch(
     ``messages`` are (message id, body); returns the ids of those that failed (they come back).
     """
     request_ids = request_ids or {}
-    failed: list[str] = []
-    parsed: list[tuple[str, Order]] = []
-    for mid, body in messages:
-        try:
-            parsed.append((mid, Order.from_message(body)))
-        except (ValueError, KeyError, TypeError) as exc:
-            set_correlation_id(request_ids.get(mid))
-            logger.error("malformed order message", extra={"message_id": mid, "reason": str(exc)})
-            set_correlation_id(None)
-            failed.append(mid)
+    parsed, failed = parse_messages(messages, Order.from_message, "order", request_ids)
     try:
         settlements = orders.store([o for _, o in parsed])
     except DependencyDown as exc:

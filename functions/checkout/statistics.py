@@ -17,7 +17,7 @@ def orders_section(
     stock: StockGate, currency: str, last_reconcile: Callable[[], dict[str, Any] | None]
 ) -> Callable[[Window], dict[str, Any]]:
     """Orders are counted when accepted and taken out again if rejected or cancelled, so
-    the figures are orders pending or confirmed. Example::
+    the figures are orders pending or confirmed. The section looks like::
 
         {"currency": "EUR", "count": 1820, "revenue": "908180.00", "units": 10000, "per_second": 1.517,
          "best_sellers": [{"product_id": 100, "sold": 10000, "available": 0}],

@@ -10,6 +10,8 @@ from pathlib import Path
 
 from chalice import Response
 
+from functions.admin.operator import require_operator
+from functions.bootstrap import surge
 from functions.http.errors import Blueprint
 
 bp = Blueprint(__name__)
@@ -45,11 +47,16 @@ _HEADERS = {
 }
 
 
+def _page() -> Response:
+    require_operator(bp.current_request.headers, surge().settings)
+    return Response(body=PAGE, status_code=200, headers=dict(_HEADERS))
+
+
 @bp.route("/", methods=["GET"])
 def index() -> Response:
-    return Response(body=PAGE, status_code=200, headers=dict(_HEADERS))
+    return _page()
 
 
 @bp.route("/dashboard", methods=["GET"])
 def dashboard() -> Response:
-    return Response(body=PAGE, status_code=200, headers=dict(_HEADERS))
+    return _page()

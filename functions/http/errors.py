@@ -46,7 +46,7 @@ def status_of(error: SurgeError) -> int:
 
 
 def error_response(error: SurgeError) -> Response:
-    headers = {}
+    headers: dict[str, str | list[str]] = {}
     if isinstance(error, (ServiceUnavailable, RateLimited)):
         headers["Retry-After"] = str(error.retry_after)
     return Response(body=error.body(), status_code=status_of(error), headers=headers)

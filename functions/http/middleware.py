@@ -20,7 +20,7 @@ _SNAKE = re.compile(r"(?<!^)(?=[A-Z])")
 def request_id_of(request: Request) -> str:
     """API Gateway's request id when there is one (AWS), else a fresh id kept in the
     request's context, so the routes, the logs and the queued message all carry the same one."""
-    if request.context is None:
+    if not request.context:  # None outside API Gateway, whatever the type hint says
         request.context = {}
     if not request.context.get("requestId"):
         request.context["requestId"] = new_id()

@@ -8,7 +8,7 @@ Redis (see docs/guarantees.md), and a limiter must not turn a Redis blip into an
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from chalice.app import Request, Response
 
@@ -21,7 +21,8 @@ UNLIMITED_PATHS = frozenset({"/health"})
 
 def client_id(request: Request) -> str:
     """``key:<X-Api-Key>`` (e.g. ``key:k1``) or ``ip:<source address>`` (e.g. ``ip:10.0.0.7``)."""
-    api_key = (request.headers or {}).get("x-api-key")
+    headers: Mapping[str, str] = request.headers or {}
+    api_key = headers.get("x-api-key")
     if api_key:
         return f"key:{api_key[:256]}"
     identity = (request.context or {}).get("identity") or {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -65,7 +66,7 @@ def json_object(request: Request, max_bytes: int) -> dict[str, Any]:
 
 def query_int(request: Request, name: str, default: int, low: int, high: int) -> int:
     """An integer query parameter within [low, high], or a 400 naming it."""
-    params = request.query_params or {}
+    params: Mapping[str, str] = request.query_params or {}
     raw = params.get(name)
     if raw is None:
         return default

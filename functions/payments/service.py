@@ -9,6 +9,7 @@ from typing import Any
 from functions.errors import DependencyDown, NotFound
 from functions.idempotency import id_for_key
 from functions.ids import is_id, new_id
+from functions.messages import parse_messages
 from functions.money import format_cents
 from functions.observability import logger, set_correlation_id
 from functions.payments.model import Payment, PaymentRequest
@@ -21,11 +22,20 @@ def _iso(ms: int) -> str:
 
 
 class PaymentService:
-    """Example::
+    """Accept payments into the queue, store them from it, tell their status.
 
-    service = PaymentService(queue, counters, ledger, idempotency, queue_name="surge-payments")
-    service.accept(PaymentRequest(1250, "EUR"), request_id="r1")
-    # -> {"id": "01J…", "status": "accepted", "amount": "12.50", "currency": "EUR"}
+    On in-memory fakes of its ports (``tests/fakes.py``):
+
+    >>> from tests.fakes import FakeIdempotency, FakePaymentCounters, FakePaymentLedger, FakeQueue
+    >>> queue = FakeQueue()
+    >>> service = PaymentService(queue, FakePaymentCounters(), FakePaymentLedger(), FakeIdempotency(), "surge-payments")
+    >>> body = service.accept(PaymentRequest(1250, "EUR"), request_id="r1")
+    >>> body["status"], body["amount"], len(queue.bodies("surge-payments"))
+    ('accepted', '12.50', 1)
+    >>> service.store_batch([("m1", queue.bodies("surge-payments")[0])])  # the worker's step: nothing failed
+    []
+    >>> service.status(body["id"])["status"]
+    'stored'
     """
 
     def __init__(
@@ -133,36 +143,27 @@ def store_batch(
     whose body cannot say it.
     """
     request_ids = request_ids or {}
-    failed: list[str] = []
-    parsed: list[tuple[str, Payment]] = []
+    parsed, failed = parse_messages(messages, Payment.from_message, "payment", request_ids)
     try:
-        for mid, body in messages:
-            try:
-                parsed.append((mid, Payment.from_message(body)))
-            except (ValueError, KeyError, TypeError) as exc:
-                set_correlation_id(request_ids.get(mid))
-                logger.error("malformed payment message", extra={"message_id": mid, "reason": str(exc)})
-                failed.append(mid)
-        try:
-            inserted = ledger.store([p for _, p in parsed])
-        except DependencyDown as exc:
-            if not exc.transient and len(parsed) > 1:
-                # MySQL refused something in this batch: store one by one so that only the
-                # poison fails (and reaches the DLQ), not its neighbours
-                failed.extend(_store_one_by_one(ledger, parsed, request_ids))
-                return failed
-            for mid, payment in parsed:
-                set_correlation_id(payment.request_id or request_ids.get(mid))
-                logger.warning("payment not stored; it will come back", extra={"payment_id": payment.id})
-            set_correlation_id(None)
-            logger.warning("payment batch not stored; it will come back", extra={"reason": str(exc)})
-            failed.extend(mid for mid, _ in parsed)
-        else:
-            for mid, payment in parsed:
-                set_correlation_id(payment.request_id or request_ids.get(mid))
-                logger.info("payment stored", extra={"payment_id": payment.id, "message_id": mid})
-            set_correlation_id(None)
-            logger.info("payment batch stored", extra={"size": len(parsed), "inserted": inserted})
+        inserted = ledger.store([p for _, p in parsed])
+    except DependencyDown as exc:
+        if not exc.transient and len(parsed) > 1:
+            # MySQL refused something in this batch: store one by one so that only the
+            # poison fails (and reaches the DLQ), not its neighbours
+            failed.extend(_store_one_by_one(ledger, parsed, request_ids))
+            return failed
+        for mid, payment in parsed:
+            set_correlation_id(payment.request_id or request_ids.get(mid))
+            logger.warning("payment not stored; it will come back", extra={"payment_id": payment.id})
+        set_correlation_id(None)
+        logger.warning("payment batch not stored; it will come back", extra={"reason": str(exc)})
+        failed.extend(mid for mid, _ in parsed)
+    else:
+        for mid, payment in parsed:
+            set_correlation_id(payment.request_id or request_ids.get(mid))
+            logger.info("payment stored", extra={"payment_id": payment.id, "message_id": mid})
+        set_correlation_id(None)
+        logger.info("payment batch stored", extra={"size": len(parsed), "inserted": inserted})
     finally:
         set_correlation_id(None)
     return failed

@@ -16,11 +16,21 @@ from functions.reconcile.stock import reconcile_stock
 
 
 class ReconcileService:
-    """Example::
+    """Rebuild Redis from MySQL and keep the report.
 
-    report = ReconcileService(counters, ledger, queue, stock, orders, log, "surge-payments",
-                              "surge-orders", window_seconds=1200).run()
-    # -> {"at": 1767225600, "payments": {...}, "stock": {...}}
+    On in-memory fakes of its ports (``tests/fakes.py``), with a product Redis has lost:
+
+    >>> from functions.checkout.model import Product
+    >>> from tests.fakes import (FakeOrderStore, FakePaymentCounters, FakePaymentLedger, FakeQueue,
+    ...                          FakeReconcileLog, FakeStockGate)
+    >>> orders, stock = FakeOrderStore(), FakeStockGate()
+    >>> orders.save_products([Product(100, "HOT-100", "Console", 49_900, 10)])
+    1
+    >>> service = ReconcileService(FakePaymentCounters(), FakePaymentLedger(), FakeQueue(), stock, orders,
+    ...                            FakeReconcileLog(), "surge-payments", "surge-orders", window_seconds=1200)
+    >>> report = service.run(now_s=1_767_225_600)
+    >>> report["stock"]["restored"], stock.available([100]), service.last_report() == report
+    (1, {100: 10}, True)
     """
 
     def __init__(

@@ -3,7 +3,7 @@
 ``infra/localstack/setup.sh`` builds ``.venv-localstack`` (Python >= 3.13); this module
 starts ``python -m localstack.runtime.main`` from it on 127.0.0.1 and stops it by PID.
 
-Example::
+Usage (it starts a process, so it is no doctest)::
 
     python = ensure_venv()                      # None: no Python >= 3.13 here, skip
     process = start_localstack(python, port=free_port(), log_path=Path("var/log/localstack.log"))

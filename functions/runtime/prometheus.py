@@ -1,9 +1,11 @@
 """``./surge up --observability``: Debian's Prometheus scraping the local gateway, with the
 recording rules of the docker-compose stack (``observability/rules.yml``).
 
-Example::
+It scrapes the gateway it is given, with the rules' absolute path:
 
-    process = start_prometheus("http://127.0.0.1:8000", 9090, REPO / "var" / "log")
+>>> config = local_config("127.0.0.1:8000")
+>>> '["127.0.0.1:8000"]' in config and str(RULES) in config
+True
 """
 
 from __future__ import annotations

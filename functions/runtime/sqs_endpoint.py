@@ -2,9 +2,11 @@
 (default, pure Python), or LocalStack-core as a plain process (host mode, Python >= 3.13).
 ``SQS_ENDPOINT_URL`` set to a running endpoint (a LocalStack container, AWS) wins over both.
 
-Example::
+``start_sqs(kind, port, log_dir)`` returns the process and a label for ``./surge up``'s output;
+the kinds:
 
-    process, label = start_sqs("localstack", 4566, REPO / "var" / "log")
+>>> CHOICES
+('ministack', 'localstack')
 """
 
 from __future__ import annotations

@@ -22,8 +22,8 @@ class Aggregate:
         return Aggregate(
             self.count + other.count,
             self.total_cents + other.total_cents,
-            min(self.min_cents, other.min_cents),  # type: ignore[type-var]
-            max(self.max_cents, other.max_cents),  # type: ignore[type-var]
+            min(self.min_cents, other.min_cents),  # type: ignore[type-var]  # count > 0: never None
+            max(self.max_cents, other.max_cents),  # type: ignore[type-var]  # count > 0: never None
         )
 
 

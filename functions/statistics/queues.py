@@ -19,12 +19,13 @@ from functions.telemetry.metrics import Increments, series_name
 
 
 class QueueDepths:
-    """Example::
+    """Depths of each queue and its DLQ, read at most once per ``ttl`` seconds.
 
-    depths = QueueDepths(sqs, lambda: ["surge-payments"])
-    depths.snapshot()
-    # -> {"surge-payments": {"visible": 3, "in_flight": 10},
-    #     "surge-payments-dlq": {"visible": 0, "in_flight": 0}}
+    >>> from tests.fakes import FakeQueue
+    >>> queue = FakeQueue()
+    >>> queue.in_flight["surge-payments"] = 10
+    >>> QueueDepths(queue, lambda: ["surge-payments"]).snapshot()
+    {'surge-payments': {'visible': 0, 'in_flight': 10}, 'surge-payments-dlq': {'visible': 0, 'in_flight': 0}}
     """
 
     def __init__(

@@ -19,18 +19,26 @@ class StatisticsService:
         self._counters = counters
         self._clock = clock
         self._sections: dict[str, Section] = {}
+        self._operator_only: set[str] = set()
 
-    def add_section(self, name: str, section: Section) -> None:
+    def add_section(self, name: str, section: Section, operator_only: bool = False) -> None:
+        """``operator_only``: shown only to operators (queue health is not for clients)."""
         self._sections[name] = section
+        if operator_only:
+            self._operator_only.add(name)
 
-    def snapshot(self, window_seconds: int, currency: str, series: bool = False) -> dict[str, Any]:
-        """The figures of the window; with ``series`` also the count of payments in each second."""
+    def snapshot(
+        self, window_seconds: int, currency: str, series: bool = False, operator: bool = True
+    ) -> dict[str, Any]:
+        """The figures of the window; with ``series`` also the count of payments in each second;
+        without ``operator`` the operator-only sections are left out."""
         window = Window(int(self._clock()), window_seconds)
         counts: list[int] | None = None
         by_currency = self._counters.window(window.first, window.last)
         if series:
             counts = self._counters.second_counts(window.first, window.last, currency)
-        extra = {name: section(window) for name, section in self._sections.items()}
+        shown = [name for name in self._sections if operator or name not in self._operator_only]
+        extra = {name: self._sections[name](window) for name in shown}
         if counts is not None:
             # the chosen currency, oldest second first: the dashboard's payments-per-second chart
             extra["payments_per_second"] = {

@@ -10,11 +10,13 @@ Code describes what happened with ``Increments`` (counters and histogram observa
 * ``emf`` (Lambda): Powertools Metrics, namespace ``Surge``, printed as CloudWatch
   Embedded Metric Format at the end of each invocation (``Metrics.flush``).
 
-Example::
-
-    usage = Increments().count("surge_payments_accepted_total", currency="EUR")
-    usage.observe("surge_enqueue_latency_seconds", 0.0021, LATENCY_BUCKETS_S)
-    metrics.record(usage)          # one pipeline (redis) or EMF entries (emf)
+>>> from tests.fakes import FakeMetricStore
+>>> usage = Increments().count("surge_payments_accepted_total", currency="EUR")
+>>> usage = usage.observe("surge_enqueue_latency_seconds", 0.0021, LATENCY_BUCKETS_S)
+>>> store = FakeMetricStore()
+>>> Metrics(store, emf=False).record(usage)  # one round trip (redis) or EMF entries (emf)
+>>> store.calls, store.fields['surge_payments_accepted_total{currency="EUR"}']
+(1, 1)
 """
 
 from __future__ import annotations
@@ -26,9 +28,9 @@ from functools import lru_cache
 from aws_lambda_powertools.metrics import Metrics as EmfMetrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
-from functions.adapters.redis_metrics import RedisMetricStore
 from functions.config import Settings
 from functions.observability import logger
+from functions.ports import MetricStore
 
 NAMESPACE = "Surge"
 
@@ -116,13 +118,13 @@ class Increments:
 class Metrics:
     """Sends ``Increments`` to Redis (local) or CloudWatch EMF (Lambda). Never raises."""
 
-    def __init__(self, store: RedisMetricStore | None, emf: bool):
+    def __init__(self, store: MetricStore | None, emf: bool):
         self._store = store
         self._emf = EmfMetrics(namespace=NAMESPACE) if emf else None
         self._pending = False  # Powertools warns on every flush of an empty set
 
     @property
-    def store(self) -> RedisMetricStore | None:
+    def store(self) -> MetricStore | None:
         return self._store
 
     def fold(self, usage: Increments) -> dict[str, float]:
@@ -152,7 +154,7 @@ class Metrics:
         assert self._emf is not None
         for name, labels, value, unit in usage.emf:
             if labels:  # dimensions belong to a metric set: labelled values get their own blob
-                with single_metric(name, unit, value, namespace=NAMESPACE, default_dimensions=labels):
+                with single_metric(name, MetricUnit(unit), value, namespace=NAMESPACE, default_dimensions=labels):
                     pass
             else:
                 self._emf.add_metric(name=name, unit=unit, value=value)

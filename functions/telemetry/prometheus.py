@@ -69,8 +69,8 @@ class RedisAggregateCollector(Collector):
             gauges[name][tuple(sorted(labels.items()))] = value
         for name in sorted(gauges):
             family = GaugeMetricFamily(name, _family(name, "gauge").help, labels=_label_names(gauges[name]))
-            for labels, value in sorted(gauges[name].items()):
-                family.add_metric([v for _, v in labels], value)
+            for label_items, level in sorted(gauges[name].items()):
+                family.add_metric([v for _, v in label_items], level)
             yield family
 
     @staticmethod

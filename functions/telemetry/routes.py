@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from chalice import Response
 
+from functions.admin.operator import require_operator
 from functions.bootstrap import surge
 from functions.errors import ServiceUnavailable
 from functions.http.errors import Blueprint
@@ -15,6 +16,7 @@ bp = Blueprint(__name__)
 @bp.route("/metrics", methods=["GET"])
 def metrics() -> Response:
     app = surge()
+    require_operator(bp.current_request.headers, app.settings)
     store = app.metrics.store
     if store is None:
         raise ServiceUnavailable("metrics go to CloudWatch (EMF) in this deployment")

@@ -50,13 +50,13 @@ def _payment(amount_cents: int) -> Payment:
     return Payment(new_id(now_ms), amount_cents, "EUR", now_ms)
 
 
-def test_audit_fails_when_an_accepted_payment_is_missing_from_mysql(surge_app) -> None:  # type: ignore[no-untyped-def]
+def test_audit_fails_when_an_accepted_payment_is_missing_from_mysql(surge_app) -> None:
     stored, lost = _payment(1250), _payment(990)
     for payment in (stored, lost):
         surge_app.counters.record(payment)
     surge_app.ledger.store([stored])
 
-    def statistics() -> dict:  # type: ignore[type-arg]
+    def statistics() -> dict:
         return surge_app.statistics.snapshot(1200, "EUR")
 
     report = audit({"payment": [stored.id, lost.id]}, statistics, {}, surge_app.settings)
@@ -71,7 +71,7 @@ def test_audit_fails_when_an_accepted_payment_is_missing_from_mysql(surge_app) -
     assert audit({"payment": [stored.id, lost.id]}, statistics, {}, surge_app.settings).ok
 
 
-def test_audit_fails_on_dead_letters_and_ids_handed_out_twice(surge_app) -> None:  # type: ignore[no-untyped-def]
+def test_audit_fails_on_dead_letters_and_ids_handed_out_twice(surge_app) -> None:
     payment = _payment(500)
     surge_app.ledger.store([payment])
     surge_app.counters.record(payment)

@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -25,8 +26,9 @@ def settled_now() -> int:
     return int(time.time()) + 120
 
 
-def eur(graph: object) -> dict[str, object]:
-    return graph.statistics.snapshot(1200, "EUR")["payments"]  # type: ignore[attr-defined]
+def eur(graph: Any) -> dict[str, object]:
+    payments: dict[str, object] = graph.statistics.snapshot(1200, "EUR")["payments"]
+    return payments
 
 
 def test_redis_down_accepts_unkeyed_payments_refuses_keyed_ones_and_reconcile_repairs(

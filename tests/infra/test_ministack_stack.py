@@ -19,12 +19,14 @@ from functions.adapters.mysql import MySqlTarget
 from functions.runtime.emulator import free_port
 from infra.ministack_deploy import (
     LOG_DIR,
+    STACK_NAME,
     Deployment,
     Target,
     clean_up,
     client,
     create_mysql_secret,
     deployed,
+    partial_failure_test,
     smoke_test,
     start_ministack,
     stop,
@@ -58,21 +60,37 @@ def test_the_deployed_mapping_reports_batch_item_failures(stack: tuple[Deploymen
     """The SAM transform carried the merge template's setting to the real mapping."""
     deployment, _ = stack
     mappings = client("lambda", deployment.endpoint).list_event_source_mappings()["EventSourceMappings"]
-    payments = [m for m in mappings if m["EventSourceArn"].endswith(":surge-payments")]
+    payments = [m for m in mappings if m["EventSourceArn"].endswith(f":{STACK_NAME}-payments")]
     assert len(payments) == 1, mappings
     assert payments[0]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert payments[0]["BatchSize"] == 50
-    queue = client("sqs", deployment.endpoint).get_queue_url(QueueName="surge-payments")["QueueUrl"]
+    assert payments[0]["ScalingConfig"]["MaximumConcurrency"] == 10  # the worker's reserved concurrency
+    queue = client("sqs", deployment.endpoint).get_queue_url(QueueName=f"{STACK_NAME}-payments")["QueueUrl"]
     attributes = client("sqs", deployment.endpoint).get_queue_attributes(QueueUrl=queue, AttributeNames=["All"])
     redrive = json.loads(attributes["Attributes"]["RedrivePolicy"])
-    assert redrive["deadLetterTargetArn"].endswith(":surge-payments-dlq")
+    assert redrive["deadLetterTargetArn"].endswith(f":{STACK_NAME}-payments-dlq")
     assert int(redrive["maxReceiveCount"]) == 5
 
 
+def test_a_poison_message_reaches_the_dlq_alone_through_the_deployed_mapping(
+    stack: tuple[Deployment, Target],
+) -> None:
+    """Partial batch failure end to end: the valid payments of the batch are stored, only the
+    poison is redriven to the DLQ."""
+    deployment, target = stack
+    result = partial_failure_test(deployment, target)
+    assert result["dead_letters"] == ["poison: not a payment"]
+
+
 def test_the_dashboard_page_is_served_through_api_gateway(stack: tuple[Deployment, Target]) -> None:
-    """Its HTML/JS/CSS are files in functions/dashboard/: they must be in the package."""
+    """Its HTML/JS/CSS are files in functions/dashboard/: they must be in the package.
+    On the stack it is an operator surface: the admin key, else 401."""
     deployment, _ = stack
-    status, headers, body = http("GET", f"{deployment.api_url}/dashboard")
+    assert http("GET", f"{deployment.api_url}/dashboard")[0] == 401
+    assert http("GET", f"{deployment.api_url}/metrics")[0] == 401
+    status, headers, body = http(
+        "GET", f"{deployment.api_url}/dashboard", headers={"X-Admin-Key": deployment.admin_key}
+    )
     assert status == 200, body
     assert headers["content-type"].startswith("text/html")
     assert "<html" in body.lower()
@@ -88,9 +106,9 @@ def test_bad_input_is_a_400_through_api_gateway(stack: tuple[Deployment, Target]
 def _role_policy(deployment: Deployment) -> tuple[Any, str, dict[str, Any]]:
     iam = client("iam", deployment.endpoint)
     cfn = client("cloudformation", deployment.endpoint)
-    role = cfn.describe_stack_resource(StackName=deployment.stack_name, LogicalResourceId="DefaultRole")
+    role = cfn.describe_stack_resource(StackName=deployment.stack_name, LogicalResourceId="APIHandlerRole")
     name = role["StackResourceDetail"]["PhysicalResourceId"].rsplit("/", 1)[-1]
-    document = iam.get_role_policy(RoleName=name, PolicyName="DefaultRolePolicy")["PolicyDocument"]
+    document = iam.get_role_policy(RoleName=name, PolicyName="APIHandlerPolicy")["PolicyDocument"]
     if isinstance(document, str):
         document = json.loads(document)
     return iam, name, document
@@ -105,12 +123,12 @@ def test_iam_is_enforced_a_role_without_send_message_gets_503(stack: tuple[Deplo
         actions = statement.get("Action", [])
         if isinstance(actions, list) and "sqs:SendMessage" in actions:
             statement["Action"] = [a for a in actions if a != "sqs:SendMessage"]
-    iam.put_role_policy(RoleName=role, PolicyName="DefaultRolePolicy", PolicyDocument=json.dumps(without_send))
+    iam.put_role_policy(RoleName=role, PolicyName="APIHandlerPolicy", PolicyDocument=json.dumps(without_send))
     try:
         status, _, body = http("POST", f"{deployment.api_url}/payment", {"amount": "1.00"})
         assert status == 503, body
     finally:
-        iam.put_role_policy(RoleName=role, PolicyName="DefaultRolePolicy", PolicyDocument=json.dumps(document))
+        iam.put_role_policy(RoleName=role, PolicyName="APIHandlerPolicy", PolicyDocument=json.dumps(document))
     status, _, body = http("POST", f"{deployment.api_url}/payment", {"amount": "1.00"})
     assert status == 202, body
 
@@ -182,9 +200,12 @@ def test_deploy_aws_script_against_an_emulator(package_dir: Path) -> None:
             "MYSQL_PORT": str(mysql.port),
             "MYSQL_DATABASE": mysql.database,
             "MYSQL_SECRET_ARN": secret_arn,
+            # the local MariaDB: no TLS, no parameter group setting the session
+            "MYSQL_TLS": "false",
+            "MYSQL_SESSION_INIT": "true",
         }
         deployed_ = subprocess.run(
-            [str(REPO / "infra" / "deploy-aws.sh")], env=env, capture_output=True, text=True, timeout=300
+            [str(REPO / "infra" / "deploy-aws.sh"), "--no-vpc"], env=env, capture_output=True, text=True, timeout=300
         )
         assert deployed_.returncode == 0, deployed_.stdout + deployed_.stderr
         api_id = re.search(r"^RestAPIId\s+(\S+)$", deployed_.stdout, re.M)

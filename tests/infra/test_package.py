@@ -48,6 +48,7 @@ def sqs_events(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
 )
 def test_deploy_scripts_pass_shellcheck() -> None:
     scripts = sorted(str(p) for p in (REPO / "infra").glob("*.sh"))
+    scripts += sorted(str(p) for p in (REPO / "tests" / "infra" / "stubs").iterdir())
     result = subprocess.run(["shellcheck", *scripts], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -61,11 +62,31 @@ def test_packaging_needs_no_credentials_even_with_the_secret_set(monkeypatch: py
     assert env["AWS_DEFAULT_REGION"]
 
 
+def cfn_lint(template: Path) -> subprocess.CompletedProcess[str]:
+    """cfn-lint as the scripts run it: from the repository, so .cfnlintrc adds our rules."""
+    cfn_lint = str(Path(sys.executable).with_name("cfn-lint"))
+    return subprocess.run([cfn_lint, str(template)], capture_output=True, text=True, cwd=REPO)
+
+
 def test_cfn_lint_is_clean(package_dir: Path) -> None:
-    result = subprocess.run(
-        [str(Path(sys.executable).with_name("cfn-lint")), str(package_dir / "sam.json")], capture_output=True, text=True
-    )
+    result = cfn_lint(package_dir / "sam.json")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_custom_cfn_lint_rules_catch_a_mapping_and_a_log_group(package_dir: Path, tmp_path: Path) -> None:
+    """infra/cfnlint_rules: on the transformed template, whatever wrote it."""
+    template = template_of(package_dir)
+    event = template["Resources"]["StorePayments"]["Properties"]["Events"]["StorePaymentsSqsEventSource"]
+    event["Properties"].pop("FunctionResponseTypes")
+    event["Properties"].pop("ScalingConfig")
+    template["Resources"]["StorePaymentsLogGroup"]["Properties"].pop("RetentionInDays")
+    broken = tmp_path / "sam.json"
+    broken.write_text(json.dumps(template))
+    result = cfn_lint(broken)
+    assert result.returncode != 0
+    assert "E9101" in result.stdout and "ReportBatchItemFailures" in result.stdout
+    assert "MaximumConcurrency" in result.stdout
+    assert "E9102" in result.stdout
 
 
 def test_payments_worker_reads_its_queue_and_reports_partial_failures(package_dir: Path) -> None:
@@ -74,12 +95,18 @@ def test_payments_worker_reads_its_queue_and_reports_partial_failures(package_di
     event = resources["StorePayments"]["Properties"]["Events"]["StorePaymentsSqsEventSource"]["Properties"]
     assert event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert event["Queue"] == {"Fn::Sub": "${PaymentsQueue.Arn}"}
+    assert (
+        event["ScalingConfig"]["MaximumConcurrency"]
+        <= resources["StorePayments"]["Properties"]["ReservedConcurrentExecutions"]
+    )
     queue = resources["PaymentsQueue"]["Properties"]
-    assert queue["QueueName"] == "surge-payments"
+    assert queue["QueueName"] == {"Fn::Sub": "${AWS::StackName}-payments"}
     assert queue["RedrivePolicy"]["maxReceiveCount"] >= 5
     assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["PaymentsDeadLetterQueue", "Arn"]}
     assert queue["VisibilityTimeout"] >= 6 * resources["StorePayments"]["Properties"]["Timeout"]
-    assert resources["PaymentsDeadLetterQueue"]["Properties"]["QueueName"] == "surge-payments-dlq"
+    assert resources["PaymentsDeadLetterQueue"]["Properties"]["QueueName"] == {
+        "Fn::Sub": "${AWS::StackName}-payments-dlq"
+    }
     assert resources["StorePayments"]["Properties"]["ReservedConcurrentExecutions"] == function_setting(
         load_config(), "prod", "store_payments", "reserved_concurrency"
     )
@@ -102,24 +129,84 @@ def test_every_sqs_mapping_in_the_package_is_covered(package_dir: Path) -> None:
     verify_template(template)  # raises on any gap
 
 
-def test_functions_may_send_to_the_queues_and_read_the_secret(package_dir: Path) -> None:
-    """Chalice's generated policy only lets the workers consume; the gateway must send."""
-    role = template_of(package_dir)["Resources"]["DefaultRole"]["Properties"]
-    statements = role["Policies"][0]["PolicyDocument"]["Statement"]
-    sqs = next(s for s in statements if "sqs:SendMessage" in s.get("Action", []))
-    assert {"Fn::Sub": "${PaymentsQueue.Arn}"} in sqs["Resource"]
-    assert "*" not in sqs["Resource"]
-    dlq = next(s for s in statements if s.get("Action") == ["sqs:GetQueueUrl", "sqs:GetQueueAttributes"])
-    # read only: no consuming from DLQs
-    assert sorted(r["Fn::Sub"] for r in dlq["Resource"]) == [
-        "${OrdersDeadLetterQueue.Arn}",
-        "${PaymentsDeadLetterQueue.Arn}",
-    ]
-    assert {"Fn::Sub": "${OrdersQueue.Arn}"} in sqs["Resource"]
-    secrets = {s["Fn::If"][0]: s["Fn::If"][1] for s in statements if "Fn::If" in s}
-    assert secrets["HasMysqlSecret"]["Resource"] == {"Ref": "MysqlSecretArn"}
-    assert secrets["HasAdminKeySecret"]["Resource"] == {"Ref": "AdminKeySecretArn"}
-    assert {s["Action"][0] for s in secrets.values()} == {"secretsmanager:GetSecretValue"}
+def _policy(template: dict[str, Any], fn_id: str) -> list[dict[str, Any]]:
+    """The statements of a function's own role (the ``Fn::If`` ones as their 'true' branch)."""
+    resources = template["Resources"]
+    role = resources[fn_id]["Properties"]["Role"]["Fn::GetAtt"][0]
+    statements = resources[role]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    return [s["Fn::If"][1] if "Fn::If" in s else s for s in statements]
+
+
+def _allowed(statements: list[dict[str, Any]], prefix: str) -> dict[str, list[Any]]:
+    result: dict[str, list[Any]] = {}
+    for s in statements:
+        for action in s["Action"]:
+            if action.startswith(prefix):
+                resource = s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]]
+                result.setdefault(action, []).extend(resource)
+    return result
+
+
+def test_each_function_has_a_role_with_only_what_it_uses(package_dir: Path) -> None:
+    """The API sends to the work queues; a worker consumes its own queue; only the API reads the admin key."""
+    template = template_of(package_dir)
+    assert "DefaultRole" not in template["Resources"]
+    queue = {"Fn::GetAtt": ["PaymentsQueue", "Arn"]}
+    orders = {"Fn::GetAtt": ["OrdersQueue", "Arn"]}
+    api = _allowed(_policy(template, "APIHandler"), "sqs:")
+    assert sorted(api["sqs:SendMessage"], key=str) == sorted([queue, orders], key=str)
+    assert "sqs:ReceiveMessage" not in api and "sqs:DeleteMessage" not in api
+    assert {"Fn::GetAtt": ["PaymentsDeadLetterQueue", "Arn"]} in api["sqs:GetQueueAttributes"]
+    worker = _allowed(_policy(template, "StorePayments"), "sqs:")
+    assert set(worker) == {
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:ChangeMessageVisibility",
+        "sqs:GetQueueAttributes",
+    }
+    assert all(resources == [queue] for resources in worker.values())
+    admin = {"Ref": "AdminKeySecretArn"}
+    assert admin in _allowed(_policy(template, "APIHandler"), "secretsmanager:")["secretsmanager:GetSecretValue"]
+    for fn_id in ("StorePayments", "SettleOrders", "ReconcileEveryMinute"):
+        secrets = _allowed(_policy(template, fn_id), "secretsmanager:")["secretsmanager:GetSecretValue"]
+        assert secrets == [{"Ref": "MysqlSecretArn"}], fn_id
+    for fn_id in ("APIHandler", "StorePayments", "SettleOrders", "ReconcileEveryMinute"):
+        logs = _allowed(_policy(template, fn_id), "logs:")
+        assert set(logs) == {"logs:CreateLogStream", "logs:PutLogEvents"}, fn_id
+
+
+def test_the_schema_is_migrated_in_the_stack_before_the_functions(package_dir: Path) -> None:
+    from infra.package import sql_digest
+
+    resources = template_of(package_dir)["Resources"]
+    migration = resources["SchemaMigration"]
+    token = {"Fn::GetAtt": ["MigrateSchema", "Arn"]}
+    assert migration["Properties"] == {"ServiceToken": token, "SqlDigest": sql_digest()}
+    for fn_id in ("APIHandler", "StorePayments", "SettleOrders", "ReconcileEveryMinute"):
+        assert "SchemaMigration" in resources[fn_id]["DependsOn"], fn_id
+    assert resources["MigrateSchema"]["Properties"]["Handler"] == "functions.schema_migration.migrate_schema"
+
+
+def test_functions_trace_log_with_retention_and_alarm(package_dir: Path) -> None:
+    template = template_of(package_dir)
+    resources = template["Resources"]
+    for fn_id in ("APIHandler", "StorePayments", "SettleOrders", "ReconcileEveryMinute"):
+        props = resources[fn_id]["Properties"]
+        assert props["Tracing"] == "Active"
+        group = resources[props["LoggingConfig"]["LogGroup"]["Ref"]]["Properties"]
+        assert group["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+        assert "${AWS::StackName}" in group["LogGroupName"]["Fn::Sub"]
+        assert {f"{fn_id}ErrorsAlarm", f"{fn_id}ThrottlesAlarm"} <= set(resources)
+    reconcile = resources["ReconcileEveryMinute"]["Properties"]
+    assert reconcile["EventInvokeConfig"] == {"MaximumRetryAttempts": 0}
+    api = resources["RestAPI"]["Properties"]
+    assert api["MethodSettings"][0]["ThrottlingRateLimit"] == {"Ref": "ApiThrottleRate"}
+    assert api["TracingEnabled"] is True
+    assert "/payment/direct" not in api["DefinitionBody"]["paths"]
+    assert "/payment" in api["DefinitionBody"]["paths"]
+    alarms = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::CloudWatch::Alarm"]
+    assert {a["MetricName"] for a in alarms} >= {"Errors", "Throttles", "5XXError"}
+    assert all(a["AlarmActions"] for a in alarms)
 
 
 def test_every_function_runs_on_the_supported_runtime_with_parameters(package_dir: Path) -> None:
@@ -131,10 +218,15 @@ def test_every_function_runs_on_the_supported_runtime_with_parameters(package_di
     assert variables["MYSQL_SECRET_ARN"] == {"Ref": "MysqlSecretArn"}
     assert variables["ADMIN_KEY_SECRET_ID"] == {"Ref": "AdminKeySecretArn"}
     assert sorted(variables["QUEUE_URLS"]["Fn::Sub"].split(",")) == [
+        "surge-orders-dlq=${OrdersDeadLetterQueue}",
         "surge-orders=${OrdersQueue}",
+        "surge-payments-dlq=${PaymentsDeadLetterQueue}",
         "surge-payments=${PaymentsQueue}",
     ]
+    assert variables["OPERATOR_AUTH"] == "admin-key"
+    assert variables["MYSQL_SESSION_INIT"] == {"Ref": "MysqlSessionInit"}
     assert {"RedisUrl", "MysqlHost", "MysqlSecretArn", "SubnetIds", "SecurityGroupIds"} <= set(template["Parameters"])
+    assert template["Parameters"]["RedisUrl"]["NoEcho"] is True  # it carries the Redis AUTH token
 
 
 # ---------------------------------------------------------------- the checks catch what they must
@@ -143,6 +235,21 @@ def test_every_function_runs_on_the_supported_runtime_with_parameters(package_di
 @pytest.fixture(scope="module")
 def good_template(package_dir: Path) -> dict[str, Any]:
     return template_of(package_dir)
+
+
+def _esm(resources: dict[str, Any]) -> dict[str, Any]:
+    return dict(resources["StorePayments"]["Properties"]["Events"]["StorePaymentsSqsEventSource"])
+
+
+def _statements(resources: dict[str, Any], role: str) -> list[Any]:
+    statements: list[Any] = resources[role]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    return statements
+
+
+def _grant(role: str, action: str, resource: Any) -> Any:
+    """A change that adds one statement to ``role``'s policy."""
+    statement = {"Effect": "Allow", "Action": [action], "Resource": resource}
+    return lambda resources: _statements(resources, role).append(statement)
 
 
 def _broken(template: dict[str, Any], change: Any) -> dict[str, Any]:
@@ -172,6 +279,56 @@ def _broken(template: dict[str, Any], change: Any) -> dict[str, Any]:
         (lambda r: r.pop("PaymentsDeadLetterQueue"), "no DLQ"),
         (lambda r: r["StorePayments"]["Properties"].pop("ReservedConcurrentExecutions"), "ReservedConcurrent"),
         (lambda r: r["APIHandler"]["Properties"].update(Runtime="python3.11"), "Runtime"),
+        (lambda r: _esm(r)["Properties"].pop("ScalingConfig"), "no ScalingConfig.MaximumConcurrency"),
+        (
+            lambda r: _esm(r)["Properties"].update(ScalingConfig={"MaximumConcurrency": 11}),
+            "MaximumConcurrency 11 > ReservedConcurrentExecutions 10",
+        ),
+        (lambda r: r["StorePayments"]["Properties"].update(Tracing="PassThrough"), "Tracing is not Active"),
+        (lambda r: r["StorePayments"]["Properties"].pop("LoggingConfig"), "no LoggingConfig.LogGroup"),
+        (lambda r: r["StorePaymentsLogGroup"]["Properties"].pop("RetentionInDays"), "no RetentionInDays"),
+        (lambda r: r.pop("StorePaymentsThrottlesAlarm"), "StorePayments: no Throttles alarm"),
+        (lambda r: r.pop("ReconcileEveryMinuteErrorsAlarm"), "ReconcileEveryMinute: no Errors alarm"),
+        (lambda r: r.pop("Api5XXAlarm"), "no API 5XXError alarm"),
+        (
+            lambda r: r["PaymentsQueueAgeAlarm"]["Properties"].update(
+                AlarmActions={"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]}
+            ),
+            "PaymentsQueueAgeAlarm: no AlarmActions",
+        ),
+        (lambda r: r["RestAPI"]["Properties"].pop("MethodSettings"), "no stage throttling"),
+        (lambda r: r["ReconcileEveryMinute"]["Properties"].pop("EventInvokeConfig"), "MaximumRetryAttempts"),
+        (lambda r: r["PaymentsQueue"]["Properties"].update(QueueName="surge-payments"), "not scoped to the stack"),
+        (
+            lambda r: r["StorePayments"]["Properties"].update(Role={"Fn::GetAtt": ["APIHandlerRole", "Arn"]}),
+            "one role shared by APIHandler, StorePayments",
+        ),
+        (
+            _grant("APIHandlerRole", "logs:CreateLogGroup", "*"),
+            "CreateLogGroup",
+        ),
+        (
+            _grant("APIHandlerRole", "sqs:ReceiveMessage", [{"Fn::GetAtt": ["PaymentsQueue", "Arn"]}]),
+            "the API only sends",
+        ),
+        (
+            _grant("StorePaymentsRole", "sqs:SendMessage", [{"Fn::GetAtt": ["PaymentsQueue", "Arn"]}]),
+            "only the API sends",
+        ),
+        (
+            _grant("StorePaymentsRole", "sqs:ReceiveMessage", [{"Fn::GetAtt": ["OrdersQueue", "Arn"]}]),
+            "not its own queue",
+        ),
+        (
+            _grant("SettleOrdersRole", "secretsmanager:GetSecretValue", {"Ref": "AdminKeySecretArn"}),
+            "SettleOrders: may read the admin key",
+        ),
+        (
+            lambda r: r["RestAPI"]["Properties"]["DefinitionBody"]["paths"].update({"/payment/direct": {}}),
+            "/payment/direct is routed",
+        ),
+        (lambda r: r.pop("SchemaMigration"), "no SchemaMigration"),
+        (lambda r: r["StorePayments"].pop("DependsOn"), "StorePayments: does not depend on SchemaMigration"),
     ],
 )
 def test_verify_template_rejects(good_template: dict[str, Any], change: Any, message: str) -> None:
@@ -187,21 +344,20 @@ def test_a_new_worker_gets_its_queue_dlq_alarms_and_mapping() -> None:
     ]
     merged = merge_template(load_config(), "prod", handlers)
     resources = merged["Resources"]
-    assert resources["OrdersQueue"]["Properties"]["QueueName"] == "surge-orders"
+    assert resources["OrdersQueue"]["Properties"]["QueueName"] == {"Fn::Sub": "${AWS::StackName}-orders"}
     assert resources["OrdersQueue"]["Properties"]["RedrivePolicy"]["maxReceiveCount"] == MAX_RECEIVE_COUNT
     # no timeout configured for store_orders: Chalice's top-level lambda_timeout applies
     timeout = function_setting(load_config(), "prod", "store_orders", "lambda_timeout")
     assert resources["OrdersQueue"]["Properties"]["VisibilityTimeout"] >= VISIBILITY_FACTOR * timeout
-    assert resources["OrdersDeadLetterQueue"]["Properties"]["QueueName"] == "surge-orders-dlq"
+    assert resources["OrdersDeadLetterQueue"]["Properties"]["QueueName"] == {"Fn::Sub": "${AWS::StackName}-orders-dlq"}
     assert {"OrdersDeadLetterQueueDepthAlarm", "OrdersQueueAgeAlarm"} <= set(resources)
     orders = resources["StoreOrders"]["Properties"]
+    assert orders["ReservedConcurrentExecutions"] > 0  # a default when config.json sets none
     assert orders["Events"]["StoreOrdersSqsEventSource"]["Properties"] == {
         "Queue": {"Fn::Sub": "${OrdersQueue.Arn}"},
         "FunctionResponseTypes": ["ReportBatchItemFailures"],
+        "ScalingConfig": {"MaximumConcurrency": orders["ReservedConcurrentExecutions"]},
     }
-    assert orders["ReservedConcurrentExecutions"] > 0  # a default when config.json sets none
-    sqs = resources["DefaultRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"][1]
-    assert {"Fn::Sub": "${OrdersQueue.Arn}"} in sqs["Resource"]
 
 
 # ---------------------------------------------------------------- the zip on its own

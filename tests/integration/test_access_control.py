@@ -63,6 +63,26 @@ def test_admin_routes_are_disabled_without_a_configured_key(client_with: Any) ->
         assert "disabled" in json.loads(response.body)["message"]
 
 
+def test_operator_surfaces_need_the_key_where_operator_auth_is_on(client_with: Any) -> None:
+    """The AWS stack sets OPERATOR_AUTH=admin-key: dashboard, /metrics and queue figures are not public."""
+    client = client_with(operator_auth="admin-key", admin_key="s3cret")
+    key = {"X-Admin-Key": "s3cret"}
+    for path in ("/", "/dashboard", "/metrics"):
+        assert client.http.get(path).status_code == 401, path
+        assert client.http.get(path, headers={"X-Admin-Key": "guess"}).status_code == 403, path
+        assert client.http.get(path, headers=key).status_code == 200, path
+    public = json.loads(client.http.get("/statistics").body)
+    assert "queues" not in public and "payments" in public  # clients still get the figures
+    assert "queues" in json.loads(client.http.get("/statistics", headers=key).body)
+
+
+def test_operator_surfaces_are_open_on_one_machine(client_with: Any) -> None:
+    client = client_with(operator_auth="", admin_key="")
+    for path in ("/", "/dashboard", "/metrics"):
+        assert client.http.get(path).status_code == 200, path
+    assert "queues" in json.loads(client.http.get("/statistics").body)
+
+
 def test_an_unknown_queue_is_404(client_with: Any) -> None:
     client = client_with(admin_key="s3cret")
     response = client.http.get("/admin/dlq/nope", headers={"X-Admin-Key": "s3cret"})

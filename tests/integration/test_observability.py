@@ -17,12 +17,12 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from functions.adapters.sqs import ensure_queues, sqs_client
 from functions.bootstrap import build, use
-from functions.errors import DependencyDown
 from functions.observability import logger
 from functions.payments.model import Payment
 from functions.runtime.pollers import SqsPoller, mappings_of
 from functions.telemetry.metrics import series_name
 from functions.telemetry.prometheus import parse_series
+from tests.fakes import FakeQueue
 
 JSON = {"Content-Type": "application/json"}
 
@@ -171,14 +171,9 @@ def test_metrics_count_accepted_rejected_and_unavailable(
     queue = surge_app.settings.queue_name("payments")
     assert f'surge_queue_messages{{queue="{queue}",state="in_flight"}}' in values
 
-    class DownQueue:
-        def send(self, queue: str, body: str, attributes: dict[str, str] | None = None) -> str:
-            raise DependencyDown("sqs", ConnectionError("refused"))
-
-        def depth(self, queue: str) -> dict[str, int]:
-            raise DependencyDown("sqs", ConnectionError("refused"))
-
-    use(build(surge_app.settings, queue=DownQueue()))
+    down = FakeQueue()
+    down.down = True
+    use(build(surge_app.settings, queue=down))
     assert _post(client, {"amount": "5.00"}).status_code == 503
     use(surge_app.services)
     values = _metrics(client)

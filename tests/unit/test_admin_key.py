@@ -52,7 +52,7 @@ def test_else_from_secrets_manager(monkeypatch: pytest.MonkeyPatch) -> None:
     assert asked == [("surge/admin", Settings.from_env().aws_region)]
 
 
-def test_the_cli_refuses_a_redrive_without_the_key(monkeypatch: pytest.MonkeyPatch, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_the_cli_refuses_a_redrive_without_the_key(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     from functions.cli import main
 
     monkeypatch.setenv("ADMIN_KEY_SECRET_ID", "")

@@ -48,7 +48,7 @@ def test_configured_queues_are_the_ones_the_handlers_consume() -> None:
     assert consumed_queues(app) == get_settings().consumed_queues()
 
 
-DOMAIN = ["money.py", "ids.py", "errors.py", "idempotency.py", "validation.py", "times.py", "ports.py"]
+DOMAIN = ["money.py", "ids.py", "errors.py", "idempotency.py", "validation.py", "times.py", "ports.py", "messages.py"]
 FORBIDDEN_IN_DOMAIN = ("chalice", "functions.http", "functions.adapters", "redis", "boto3", "botocore", "pymysql")
 
 

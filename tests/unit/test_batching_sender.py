@@ -27,7 +27,7 @@ class SlowTarget:
 
 def test_messages_queued_behind_a_batch_in_flight_go_out_in_full_batches_without_waiting() -> None:
     target = SlowTarget()
-    sender = BatchingSender(target, max_wait_ms=0, senders=1)  # type: ignore[arg-type]
+    sender = BatchingSender(target, max_wait_ms=0, senders=1)  # type: ignore[arg-type]  # stands in for SqsQueue.send_batch
     with ThreadPoolExecutor(max_workers=32) as pool:
         first = pool.submit(sender.send, "q", "first")
         while not target.sizes:  # the first batch is in flight now

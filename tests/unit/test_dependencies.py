@@ -28,7 +28,8 @@ def declared(*extras: str) -> set[str]:
     specs = list(PYPROJECT["project"]["dependencies"])
     for extra in extras:
         specs += PYPROJECT["project"]["optional-dependencies"][extra]
-    return {canonical(PIN.match(spec).group(1)) for spec in specs}
+    names = [re.match(r"[A-Za-z0-9_.\-]+", spec) for spec in specs]
+    return {canonical(name.group(0)) for name in names if name}
 
 
 def pins(path: Path) -> dict[str, str]:

@@ -17,9 +17,13 @@ def test_concurrent_requests_each_see_their_own_body() -> None:
 
     @app.route("/echo", methods=["POST"])
     def echo() -> dict[str, Any]:
-        sent = app.current_request.json_body["n"]
+        request = app.current_request
+        assert request is not None
+        sent = request.json_body["n"]
         time.sleep(0.01)  # the other threads start their own requests meanwhile
-        return {"sent": sent, "seen": app.current_request.json_body["n"]}
+        again = app.current_request
+        assert again is not None
+        return {"sent": sent, "seen": again.json_body["n"]}
 
     gateway = WsgiGateway(app)
     answers: dict[int, tuple[int, int]] = {}

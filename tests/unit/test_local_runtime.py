@@ -77,6 +77,7 @@ def test_wsgi_adapter_passes_the_callers_address_query_and_body() -> None:
     @app.route("/echo", methods=["POST"])
     def echo() -> dict[str, Any]:
         request = app.current_request
+        assert request is not None
         return {"ip": request.context["identity"]["sourceIp"], "q": request.query_params, "body": request.json_body}
 
     status, headers, body = _call(app, "POST", "/echo", b'{"a": 1}', query="x=1", CONTENT_TYPE="application/json")

@@ -30,8 +30,14 @@ def test_without_python_313_localstack_says_what_to_do(monkeypatch: pytest.Monke
 
 
 def test_localstack_starts_from_its_own_venv(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    started: list[tuple[Path, int, Path]] = []
+    started: list[tuple[object, ...]] = []
+
+    def start(*args: object) -> str:
+        started.append(args)
+        return "process"
+
     monkeypatch.setattr(sqs_endpoint, "ensure_venv", lambda: Path("/venv/bin/python"))
-    monkeypatch.setattr(sqs_endpoint, "start_localstack", lambda *args: started.append(args) or "process")
-    assert sqs_endpoint.start_sqs("localstack", 4700, tmp_path) == ("process", "LocalStack (host mode)")
+    monkeypatch.setattr(sqs_endpoint, "start_localstack", start)
+    process, label = sqs_endpoint.start_sqs("localstack", 4700, tmp_path)
+    assert str(process) == "process" and label == "LocalStack (host mode)"
     assert started == [(Path("/venv/bin/python"), 4700, tmp_path / "localstack.log")]

@@ -2,36 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
-from functions.statistics.model import Aggregate, SecondBucket
+from functions.statistics.model import Aggregate
 from functions.statistics.service import StatisticsService
 from functions.statistics.window import Window, figures
-
-
-class FakeCounters:
-    """Keeps per-second aggregates in a dict; ``window`` sums the asked span."""
-
-    def __init__(self) -> None:
-        self.seconds: dict[tuple[str, int], Aggregate] = {}
-
-    def add(self, currency: str, second: int, cents: int) -> None:
-        key = (currency, second)
-        self.seconds[key] = self.seconds.get(key, Aggregate()).merge(Aggregate(1, cents, cents, cents))
-
-    def window(self, first_second: int, last_second: int) -> dict[str, Aggregate]:
-        out: dict[str, Aggregate] = {}
-        for (cur, sec), agg in self.seconds.items():
-            if first_second <= sec <= last_second:
-                out[cur] = out.get(cur, Aggregate()).merge(agg)
-        return out
-
-    def record(self, payment: Any) -> None: ...
-    def marker(self, payment_id: str) -> None: ...
-    def replace_seconds(self, currency: str, minute: int, buckets: Sequence[SecondBucket]) -> None: ...
-    def minute_aggregates(self, first_second: int, last_second: int) -> dict[tuple[str, int], Aggregate]:
-        return {}
+from tests.fakes import FakePaymentCounters
 
 
 def test_window_covers_exactly_the_last_n_seconds() -> None:
@@ -55,7 +29,7 @@ def test_empty_window_has_no_min_or_max() -> None:
 
 
 def test_payments_outside_the_window_are_not_counted() -> None:
-    counters = FakeCounters()
+    counters = FakePaymentCounters()
     now = 50_000
     counters.add("EUR", now - 1200, 999)  # one second too old
     counters.add("EUR", now - 1199, 100)  # first second inside
@@ -72,6 +46,50 @@ def test_payments_outside_the_window_are_not_counted() -> None:
 
 
 def test_sections_are_added_to_the_snapshot() -> None:
-    service = StatisticsService(FakeCounters(), clock=lambda: 1000)
+    service = StatisticsService(FakePaymentCounters(), clock=lambda: 1000)
     service.add_section("orders", lambda window: {"count": window.seconds})
     assert service.snapshot(30, "EUR")["orders"] == {"count": 30}
+
+
+def test_the_series_counts_the_chosen_currency_per_second_oldest_first() -> None:
+    counters = FakePaymentCounters()
+    for second, currency in ((997, "EUR"), (999, "USD"), (999, "EUR"), (1000, "EUR"), (990, "EUR")):
+        counters.add(currency, second, 100)
+    snapshot = StatisticsService(counters, clock=lambda: 1000).snapshot(4, "EUR", series=True)
+    assert snapshot["payments_per_second"] == {
+        "currency": "EUR",
+        "from": "1970-01-01T00:16:37Z",
+        "step_seconds": 1,
+        "counts": [1, 0, 1, 1],
+    }
+    usd = StatisticsService(counters, clock=lambda: 1000).snapshot(4, "USD", series=True)
+    assert usd["payments_per_second"]["counts"] == [0, 0, 1, 0]
+    assert "payments_per_second" not in StatisticsService(counters, clock=lambda: 1000).snapshot(4, "EUR")
+
+
+def test_the_orders_section_counts_accepted_orders_and_lists_best_sellers_and_sold_out() -> None:
+    from functions.checkout.model import Delivery, Item, Order
+    from functions.checkout.statistics import orders_section
+    from tests.fakes import FakeStockGate
+
+    stock = FakeStockGate()
+    stock.put(100, 3, 49_900)
+    stock.put(1, 10, 1_000)
+    stock.reserve("o1", (Item(100, 3),), "EUR", 1_000_000)
+    stock.reserve("o2", (Item(1, 2),), "EUR", 1_000_000)
+    stock.reserve("o3", (Item(1, 1),), "EUR", 1_000_000)
+    rejected = Order("o3", (Item(1, 1, 1_000),), 1_000, "EUR", Delivery("a", "b", "c"), 1_000_000)
+    stock.release(rejected, "rejected", "out of stock")  # taken out of the figures again
+    service = StatisticsService(FakePaymentCounters(), clock=lambda: 1000)
+    service.add_section("orders", orders_section(stock, "EUR", lambda: {"stock": {"corrected": 0}}))
+    orders = service.snapshot(60, "EUR")["orders"]
+    assert orders == {
+        "currency": "EUR",
+        "count": 2,
+        "revenue": "1517.00",
+        "units": 5,
+        "per_second": 0.033,
+        "best_sellers": [{"product_id": 100, "sold": 3, "available": 0}, {"product_id": 1, "sold": 2, "available": 8}],
+        "sold_out": {"count": 1, "product_ids": [100]},
+        "stock_reconcile": {"corrected": 0},
+    }

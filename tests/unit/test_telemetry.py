@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from functions.errors import DependencyDown
 from functions.statistics.queues import QueueDepths
 from functions.statistics.window import Window
 from functions.telemetry.catalog import FAMILIES
 from functions.telemetry.metrics import LATENCY_BUCKETS_S, Increments, bucket_bound, series_name
 from functions.telemetry.prometheus import parse_series, render
+from tests.fakes import FakeQueue
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -94,42 +94,30 @@ def test_every_metric_the_code_records_is_in_the_catalogue() -> None:
     assert recorded and recorded <= FAMILIES.keys(), recorded - FAMILIES.keys()
 
 
-class FakeQueue:
-    def __init__(self) -> None:
-        self.calls = 0
-        self.down: set[str] = set()
-
-    def send(self, queue: str, body: str, attributes: dict[str, str] | None = None) -> str:
-        raise NotImplementedError
-
-    def depth(self, queue: str) -> dict[str, int]:
-        self.calls += 1
-        if queue in self.down:
-            raise DependencyDown("sqs", None)
-        return {"visible": len(queue), "in_flight": self.calls}
-
-
 def test_queue_depths_are_read_once_per_ttl_for_each_queue_and_its_dlq() -> None:
     now = [100.0]
     queue = FakeQueue()
     depths = QueueDepths(queue, lambda: ["pay"], ttl=1.0, clock=lambda: now[0])
     first: dict[str, Any] = depths.section(Window(0, 60))
-    assert set(first) == {"pay", "pay-dlq"} and queue.calls == 2
+    assert set(first) == {"pay", "pay-dlq"} and queue.depth_reads == 2
+    queue.in_flight["pay"] = 3
     now[0] += 0.9
-    assert depths.snapshot() is first and queue.calls == 2
+    assert depths.snapshot() is first and queue.depth_reads == 2
     now[0] += 0.2
     assert depths.snapshot() is first  # stale: answered at once, refreshed in the background
     depths.wait_refreshed()
-    assert depths.snapshot()["pay"]["in_flight"] == 3 and queue.calls == 4
+    assert depths.snapshot()["pay"]["in_flight"] == 3 and queue.depth_reads == 4
 
 
 def test_a_queue_that_cannot_be_read_is_reported_not_raised() -> None:
     queue = FakeQueue()
-    queue.down.add("pay-dlq")
+    queue.send("pay", "{}")
+    queue.in_flight["pay"] = 1
+    queue.unreachable.add("pay-dlq")
     depths = QueueDepths(queue, lambda: ["pay"])
     assert depths.snapshot()["pay-dlq"] == {"error": "sqs unavailable"}
     assert depths.gauges() == {
-        'surge_queue_messages{queue="pay",state="visible"}': 3,
+        'surge_queue_messages{queue="pay",state="visible"}': 1,
         'surge_queue_messages{queue="pay",state="in_flight"}': 1,
     }
 

@@ -1,0 +1,149 @@
+"""PaymentService on in-memory fakes of its ports: accept (202 only once the message is
+queued), idempotency keys, status, and the worker's batch step."""
+
+from __future__ import annotations
+
+import pytest
+
+from functions.errors import DependencyDown, IdempotencyKeyReused, NotFound, ValidationFailed
+from functions.idempotency import id_for_key
+from functions.ids import new_id
+from functions.payments.model import Payment, PaymentRequest
+from functions.payments.service import PaymentService
+from functions.telemetry.metrics import Metrics
+from tests.fakes import FakeIdempotency, FakeMetricStore, FakePaymentCounters, FakePaymentLedger, FakeQueue
+
+NOW_MS = 1_767_225_600_123
+QUEUE = "t-payments"
+
+
+class World:
+    def __init__(self) -> None:
+        self.queue = FakeQueue()
+        self.counters = FakePaymentCounters()
+        self.ledger = FakePaymentLedger(clock_ms=lambda: NOW_MS + 50)
+        self.idempotency = FakeIdempotency()
+        self.metrics = Metrics(FakeMetricStore(), emf=False)
+        self.service = PaymentService(
+            self.queue,
+            self.counters,
+            self.ledger,
+            self.idempotency,
+            QUEUE,
+            clock_ms=lambda: NOW_MS,
+            metrics=self.metrics,
+        )
+
+    def queued(self) -> list[Payment]:
+        return [Payment.from_message(body) for body in self.queue.bodies(QUEUE)]
+
+
+@pytest.fixture
+def world() -> World:
+    return World()
+
+
+def test_an_accepted_payment_is_queued_with_its_request_id_then_counted(world: World) -> None:
+    body = world.service.accept(PaymentRequest(1250, "EUR"), request_id="r-1")
+    assert body == {"id": body["id"], "status": "accepted", "amount": "12.50", "currency": "EUR"}
+    [payment] = world.queued()
+    assert (payment.id, payment.amount_cents, payment.accepted_ms, payment.request_id) == (
+        body["id"],
+        1250,
+        NOW_MS,
+        "r-1",
+    )
+    assert world.queue.sent[0].attributes == {"request_id": "r-1"}
+    assert world.counters.window(NOW_MS // 1000, NOW_MS // 1000)["EUR"].total_cents == 1250
+    # the accepted counter rides in the counters' own call: no second round trip for metrics
+    assert world.counters.metric_fields['surge_payments_accepted_total{currency="EUR"}'] == 1
+    assert world.metrics.store is not None and world.metrics.store.read() == {}
+
+
+def test_when_sqs_refuses_the_client_gets_an_error_and_nothing_is_counted(world: World) -> None:
+    world.queue.down = True
+    with pytest.raises(DependencyDown):
+        world.service.accept(PaymentRequest(1250, "EUR"), request_id="r-1")
+    assert world.counters.seconds == {} and world.counters.markers == {}
+
+
+def test_with_redis_down_a_payment_without_key_is_still_accepted(world: World) -> None:
+    world.counters.down = True
+    body = world.service.accept(PaymentRequest(700, "USD"), request_id="r-1")
+    assert body["status"] == "accepted"
+    assert [p.id for p in world.queued()] == [body["id"]]
+
+
+def test_the_same_key_and_body_is_answered_once_and_queued_once(world: World) -> None:
+    first = world.service.accept(PaymentRequest(3000, "USD"), request_id="r-1", idempotency_key="invoice-42")
+    again = world.service.accept(PaymentRequest(3000, "USD"), request_id="r-2", idempotency_key="invoice-42")
+    assert again == first and first["id"] == id_for_key("payment", "invoice-42")
+    assert len(world.queued()) == 1
+    assert world.counters.window(0, NOW_MS)["USD"].count == 1
+    with pytest.raises(IdempotencyKeyReused):
+        world.service.accept(PaymentRequest(3100, "USD"), request_id="r-3", idempotency_key="invoice-42")
+    with pytest.raises(ValidationFailed):
+        world.service.accept(PaymentRequest(3000, "USD"), request_id="r-4", idempotency_key="bad\nkey")
+    assert len(world.queued()) == 1
+
+
+def test_a_retry_after_sqs_failed_gets_the_same_id(world: World) -> None:
+    world.queue.down = True
+    with pytest.raises(DependencyDown):
+        world.service.accept(PaymentRequest(500, "EUR"), request_id="r-1", idempotency_key="k")
+    world.queue.down = False
+    body = world.service.accept(PaymentRequest(500, "EUR"), request_id="r-2", idempotency_key="k")
+    assert body["id"] == id_for_key("payment", "k") and len(world.queued()) == 1
+
+
+def test_status_is_stored_from_mysql_else_accepted_from_redis_else_not_found(world: World) -> None:
+    accepted = world.service.accept(PaymentRequest(750, "EUR"), request_id="r-1")
+    assert world.service.status(accepted["id"]) == {
+        "id": accepted["id"],
+        "status": "accepted",
+        "amount": "7.50",
+        "currency": "EUR",
+        "accepted_at": "2026-01-01T00:00:00.123Z",
+    }
+    assert world.service.store_batch([("m1", world.queue.bodies(QUEUE)[0])]) == []
+    stored = world.service.status(accepted["id"])
+    assert stored["status"] == "stored" and stored["stored_at"] == "2026-01-01T00:00:00.173Z"
+    with pytest.raises(NotFound):
+        world.service.status(new_id(NOW_MS))
+    with pytest.raises(NotFound):
+        world.service.status("not-an-id")
+
+
+def test_direct_path_stores_in_mysql_within_the_request(world: World) -> None:
+    body = world.service.store_directly(PaymentRequest(990, "EUR"), request_id="r-1")
+    assert body["status"] == "stored" and body["id"] in world.ledger.rows
+    assert world.queue.sent == []
+
+
+def _message(n: int, request_id: str | None = None) -> str:
+    return Payment(new_id(NOW_MS + n), 100 + n, "EUR", NOW_MS + n, request_id).to_message()
+
+
+def test_a_batch_is_stored_in_one_call_and_a_malformed_message_fails_alone(world: World) -> None:
+    messages = [("m1", _message(1)), ("bad", "{not json"), ("m2", _message(2))]
+    assert world.service.store_batch(messages) == ["bad"]
+    assert len(world.ledger.batches) == 1 and len(world.ledger.rows) == 2
+
+
+def test_a_redelivered_batch_is_stored_once(world: World) -> None:
+    messages = [("m1", _message(1)), ("m2", _message(2))]
+    assert world.service.store_batch(messages) == []
+    assert world.service.store_batch(messages) == []
+    assert len(world.ledger.rows) == 2
+
+
+def test_mysql_down_sends_the_whole_batch_back(world: World) -> None:
+    world.ledger.down = True
+    assert world.service.store_batch([("m1", _message(1)), ("m2", _message(2)), ("bad", "[]")]) == ["bad", "m1", "m2"]
+
+
+def test_a_row_mysql_refuses_fails_alone_and_its_neighbours_are_stored(world: World) -> None:
+    messages = [("m1", _message(1)), ("m2", _message(2)), ("m3", _message(3))]
+    world.ledger.refused.add(Payment.from_message(messages[1][1]).id)
+    assert world.service.store_batch(messages) == ["m2"]
+    assert sorted(p.amount_cents for p, _ in world.ledger.rows.values()) == [101, 103]
