@@ -1,6 +1,7 @@
 # One image for the gateway, the workers and the one-shot `prepare` step of docker-compose.yml;
 # each service picks its role with `command:`. The default command is the gateway.
-FROM python:3.11-slim-bookworm
+# Python 3.12: the Lambda runtime's (python3.12), so the image runs what AWS runs.
+FROM python:3.12-slim-bookworm
 
 ENV PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
@@ -8,9 +9,10 @@ ENV PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1
 
 WORKDIR /app
+# The runtime lock only (what `./surge up` installs: no test, load or packaging tools).
 # Requirements first, so editing code does not reinstall them.
-COPY requirements.txt requirements-dev.txt ./
-RUN pip install -r requirements-dev.txt \
+COPY requirements/up.txt requirements/up.txt
+RUN pip install --require-hashes -r requirements/up.txt \
  && useradd --create-home --uid 10001 surge
 
 COPY . .

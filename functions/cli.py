@@ -68,6 +68,8 @@ def cmd_up(args: argparse.Namespace) -> int:
             sqs_port=args.sqs_port,
             chaos=args.chaos,
             reload=args.reload,
+            prometheus_port=args.prometheus_port if args.observability else None,
+            sqs=args.sqs,
         )
     )
 
@@ -244,6 +246,14 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument(
         "--no-reload", dest="reload", action="store_false", help="do not reload when app.py or functions/ change"
     )
+    up.add_argument(
+        "--sqs",
+        choices=["ministack", "localstack"],
+        default="ministack",
+        help="SQS emulator to start when SQS_ENDPOINT_URL is unset (localstack: host mode, needs Python >= 3.13)",
+    )
+    up.add_argument("--observability", action="store_true", help="also run Prometheus scraping the stack")
+    up.add_argument("--prometheus-port", type=int, default=9090, help="port of Prometheus (--observability)")
     up.set_defaults(func=cmd_up)
     prep = sub.add_parser("prepare", help="apply the schema and create the queues")
     prep.add_argument(

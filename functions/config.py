@@ -102,6 +102,8 @@ class Settings:
     drain_seconds: float = 0.0
     chalice_stage: str = "local"
     chalice_config: str = ""
+    # the Prometheus binary of `./surge up --observability`; empty: `prometheus` on PATH
+    prometheus_bin: str = ""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -151,6 +153,7 @@ class Settings:
             drain_seconds=float(_env("DRAIN_SECONDS", str(cls.drain_seconds))),
             chalice_stage=_env("CHALICE_STAGE", cls.chalice_stage),
             chalice_config=_env("SURGE_CHALICE_CONFIG", ""),
+            prometheus_bin=_env("PROMETHEUS_BIN", ""),
         )
 
     def queue_name(self, kind: str) -> str:

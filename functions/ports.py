@@ -39,9 +39,16 @@ class PaymentCounters(Protocol):
 
 class StatisticsStore(Protocol):
     def read(
-        self, first_second: int, last_second: int, series: bool, best_sellers: int, sold_out: int
+        self,
+        first_second: int,
+        last_second: int,
+        series: bool,
+        best_sellers: int,
+        sold_out: int,
+        series_currency: str | None = None,
     ) -> StatisticsRead:
-        """The figures of [first, last] in one round trip; ``DependencyDown`` if the store is down."""
+        """The figures of [first, last] in one round trip (the per-second series of
+        ``series_currency`` only, else of all currencies); ``DependencyDown`` if the store is down."""
 
 
 class PaymentLedger(Protocol):

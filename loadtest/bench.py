@@ -7,7 +7,7 @@ Phases (one own stack on free ports, in the ``surge_load`` namespace; see loadte
 
 1. SQS emulator ceiling: SendMessageBatch(10) and Receive(10)+DeleteMessageBatch from
    4 threads each, on a scratch queue of the same emulator.
-2. ``POST /payment`` at a fixed 550 req/s (the seed-002 rate), worker draining meanwhile,
+2. ``POST /payment`` at a fixed 550 req/s (the flash-sale profile's rate), worker draining meanwhile,
    ``GET /statistics`` polled 10x a second on its own connection.
 3. ``POST /payment`` at max (closed loop, 64 connections) for ``--max-seconds``, queue
    depth sampled every second, then the time the worker needs to drain the rest.
@@ -396,15 +396,13 @@ def bursts(base: str, n: int) -> tuple[dict[str, Any], list[str]]:
     return {"burst_409": sold_out.row(), "burst_202": row}, accepted.accepted_ids
 
 
-def locust_seed_002(host: str, out: Path, seconds: int) -> dict[str, float]:
-    """Seed 002's Locust profile for ``seconds`` against ``host``; its aggregate figures."""
-    from dataclasses import replace
-
+def locust_flash_sale(host: str, out: Path, seconds: int) -> dict[str, float]:
+    """The flash-sale Locust profile for ``seconds`` against ``host``; its aggregate figures."""
     from loadtest import report
     from loadtest.run import PROFILES, run_locust
 
     out.mkdir(parents=True, exist_ok=True)
-    run_locust(replace(PROFILES["seed-002"], seconds=seconds), host, out, [])
+    run_locust(PROFILES["flash-sale"], host, out, [], seconds)
     return report.aggregate(out / "locust")
 
 
@@ -537,13 +535,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         burst_audit = audit_drained(base, {"order": burst_ids}, {p.id: p.stock for p in catalogue()})
         report["audit_burst"] = [c.__dict__ for c in burst_audit.checks]
 
-        say(f"8/8 seed 002's Locust profile, {args.locust_seconds}s: the floor (null app), then Surge")
+        say(f"8/8 the flash-sale Locust profile, {args.locust_seconds}s: the floor (null app), then Surge")
         with null_gateway() as null_base:
-            phases["locust_floor"] = locust_seed_002(null_base, out / "locust-floor", args.locust_seconds)
+            phases["locust_floor"] = locust_flash_sale(null_base, out / "locust-floor", args.locust_seconds)
         initial = reset_and_load(True)
-        phases["locust_seed_002"] = locust_seed_002(base, out / "locust-surge", args.locust_seconds)
+        phases["locust_flash_sale"] = locust_flash_sale(base, out / "locust-surge", args.locust_seconds)
         seed = audit_drained(base, read_accepted(out / "locust-surge" / "ids"), initial)
-        phases["locust_seed_002"]["hot_units_sold"] = units_sold(HOT_PRODUCT_ID, initial or {})
+        phases["locust_flash_sale"]["hot_units_sold"] = units_sold(HOT_PRODUCT_ID, initial or {})
         report["audit_locust"] = [c.__dict__ for c in seed.checks]
         report["audit_ok"] = paid.ok and sold.ok and burst_audit.ok and seed.ok
     report["payments_accepted_total"] = len(payment_ids)
@@ -647,7 +645,7 @@ def render(report: dict[str, Any]) -> str:
     top, fixed, local, direct, sale = (ph[k] for k in names)
     depth = [d for _t, d in top.get("queue_depth", [])] or [0]
     b202, b409 = ph.get("burst_202", {}), ph.get("burst_409", {})
-    floor, seed = ph.get("locust_floor", {}), ph.get("locust_seed_002", {})
+    floor, seed = ph.get("locust_floor", {}), ph.get("locust_flash_sale", {})
     stats550, statsmax = ph["statistics_under_550"], ph["statistics_under_max"]
     rows = [
         ("accepted payments/s at max, " + f"{top['requests'] / max(top['accepted_per_s'], 1):.0f} s, {CLIENTS} conns",
@@ -687,7 +685,7 @@ def render(report: dict[str, Any]) -> str:
         ]  # fmt: skip
     if floor and seed:
         rows.append(
-            ("seed 002 Locust profile p99: Surge vs the floor (null app on granian)",
+            ("flash-sale Locust profile p99: Surge vs the floor (null app on granian)",
              f"{seed.get('p99', 0):.0f} ms vs {floor.get('p99', 0):.0f} ms (p50 {seed.get('p50', 0):.0f} vs "
              f"{floor.get('p50', 0):.0f} ms; {seed.get('count', 0):.0f} requests, {seed.get('failures', 0):.0f} "
              f"failures; units of product 100 sold {seed.get('hot_units_sold')})", "<= 1.5x the floor",
@@ -736,7 +734,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--fixed-seconds", type=float, default=30, help="length of the 550 req/s phase")
     p.add_argument("--short-seconds", type=float, default=15, help="direct path and chalice local phases")
     p.add_argument("--burst", type=int, default=5500, help="checkouts fired at once in each burst")
-    p.add_argument("--locust-seconds", type=int, default=30, help="each seed-002 Locust run (floor, Surge)")
+    p.add_argument("--locust-seconds", type=int, default=30, help="each flash-sale Locust run (floor, Surge)")
     p.add_argument("--soak", action="store_true", help="only POST /payment at 550 req/s, RSS every 30 s")
     p.add_argument("--soak-seconds", type=float, default=600)
     p.add_argument("--out", help="directory for bench.json and bench.md")

@@ -1,45 +1,64 @@
-"""Surge under a surge: Locust scenarios, chosen by tags.
+"""Surge under a surge: Locust scenarios, one User class per route, chosen by tags.
 
-    locust -f loadtest/locustfile.py --host http://127.0.0.1:8000 --tags payments   # seed 000: queued path
+    locust -f loadtest/locustfile.py --host http://127.0.0.1:8000            # payments + statistics (web UI)
+    locust --config loadtest/profiles/flash-sale.conf --host http://127.0.0.1:8000  # a profile, headless
     locust -f loadtest/locustfile.py --tags direct       # comparison: MySQL INSERT inside the request
-    locust -f loadtest/locustfile.py --tags flash_sale   # seed 002: 97 % hunt product 100
-    locust -f loadtest/locustfile.py --tags statistics   # GET /statistics every 5 s (add to any run)
+    locust -f loadtest/locustfile.py --tags flash_sale   # 97 % hunt product 100 (load the catalogue first)
 
-Tags (the seeds switched strategies the same way):
+Tags select the User classes (without ``--tags``: ``payments`` and ``statistics``):
 
-- ``payments``   ``POST /payment`` — validate, Redis, SQS, 202 (the product path).
-- ``direct``     ``POST /payment/direct`` — validate, INSERT + COMMIT in MySQL, 201. A
-  comparison path only (what the seeds' Laravel "direct" endpoint did).
-- ``flash_sale`` ``POST /checkout`` — ``HunterUser`` (weight 97) buys product 100,
-  ``RegularUser`` (weight 3) buys random catalogue products. 409 ``out_of_stock`` is
-  an expected answer, not a failure.
-- ``statistics`` ``GET /statistics`` every 5 s by one user (``fixed_count``).
+- ``payments``   ``PaymentUser``: ``POST /payment`` — validate, Redis, SQS, 202 (the product path).
+- ``direct``     ``DirectPaymentUser``: ``POST /payment/direct`` — validate, INSERT + COMMIT in
+  MySQL, 201. A comparison path only, for stacks that enable it.
+- ``flash_sale`` ``HunterUser`` (weight 97) buys product 100, ``RegularUser`` (weight 3) buys
+  random catalogue products. 409 ``out_of_stock`` is an expected answer, not a failure. They
+  start only when the catalogue is loaded (``./surge catalogue load``), else say so and stop.
+- ``statistics`` ``StatisticsUser``: ``GET /statistics`` every 5 s by one user (``fixed_count``).
 
-Knobs (environment): ``SURGE_RATE`` requests/s per user (default 1; the seed-002 profile
-sets 0.1), ``SURGE_STRING_AMOUNTS`` share of payments sending the amount as a JSON
-string like seed 000's clients did (default 0.3), ``SURGE_REGULAR_PRODUCTS`` the product
-ids regular customers buy (``first-last``, default ``1001-2000`` as ``./surge catalogue
-load`` makes them), ``SURGE_HOT_PRODUCT`` (default 100), ``SURGE_IDS_DIR`` where every
-accepted id is written (one file per Locust process: ``ids-<pid>.txt``, lines ``<kind> <id>``) for the audit.
+Custom arguments (command line, ``locust.conf`` profiles in ``loadtest/profiles/``, and the web
+UI's "Custom parameters"): ``--surge-rate`` requests/s per user (default 1), ``--string-amounts``
+share of payments sending the amount as a JSON string (default 0.3), ``--hot-product`` (default
+100), ``--regular-products`` ids regular customers buy (``first-last``, default ``1001-2000`` as
+``./surge catalogue load`` makes them), ``--ids-dir`` where every accepted id is written (one file
+per Locust process: ``ids-<pid>.txt``, lines ``<kind> <id>``) for the audit.
 """
 
 from __future__ import annotations
 
 import atexit
 import json
+import logging
 import os
 import random
+import urllib.error
+import urllib.request
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, ClassVar
 
+import gevent
 from locust import FastHttpUser, constant, constant_throughput, events, tag, task
+from locust.exception import StopUser
 
-RATE = float(os.environ.get("SURGE_RATE", "1"))
-STRING_AMOUNTS = float(os.environ.get("SURGE_STRING_AMOUNTS", "0.3"))
-HOT_PRODUCT = int(os.environ.get("SURGE_HOT_PRODUCT", "100"))
-_first, _, _last = os.environ.get("SURGE_REGULAR_PRODUCTS", "1001-2000").partition("-")
-REGULAR_PRODUCTS = range(int(_first), int(_last or _first) + 1)
 JSON_HEADERS = {"Content-Type": "application/json"}
+DEFAULT_TAGS = {"payments", "statistics"}
+
+
+@events.init_command_line_parser.add_listener
+def _arguments(parser: Any) -> None:
+    # on the parser itself (not a group): only its add_argument knows include_in_web_ui
+    parser.add_argument("--surge-rate", type=float, default=1.0, help="requests per second of each user")
+    parser.add_argument(
+        "--string-amounts", type=float, default=0.3, help='share of payments sending the amount as a string ("12.50")'
+    )
+    parser.add_argument("--hot-product", type=int, default=100, help="the product hunters buy")
+    parser.add_argument("--regular-products", default="1001-2000", help="ids regular customers buy: first-last")
+    parser.add_argument(
+        "--ids-dir", default="", include_in_web_ui=False, help="write every accepted id here (for the audit)"
+    )
+
+
+def options(environment: Any) -> Any:
+    return environment.parsed_options
 
 
 class AcceptedIds:
@@ -64,23 +83,68 @@ class AcceptedIds:
             self._file.flush()
 
 
+ACCEPTED = AcceptedIds(None)
+
+
 @events.init.add_listener
-def _only_users_with_tasks(environment: Any, **_: Any) -> None:
-    """``--tags`` leaves some user classes without tasks; Locust would still start them."""
-    environment._filter_tasks_by_tags()
-    environment.user_classes[:] = [u for u in environment.user_classes if u.tasks]
+def _select_users(environment: Any, **_: Any) -> None:
+    """Each User class has its tags; run those ``--tags`` select (or the default ones), so a
+    class without a selected route never starts. User classes named on the command line win."""
+    global ACCEPTED
+    parsed = options(environment)
+    if parsed is None:
+        return
+    ACCEPTED = AcceptedIds(parsed.ids_dir or None)
+    if parsed.user_classes:
+        return
+    wanted = set(parsed.tags or []) or DEFAULT_TAGS
+    excluded = set(parsed.exclude_tags or [])
+    environment.user_classes[:] = [
+        u for u in environment.user_classes if getattr(u, "surge_tags", set()) & wanted - excluded
+    ]
 
 
-ACCEPTED = AcceptedIds(os.environ.get("SURGE_IDS_DIR"))
-events.test_stop.add_listener(ACCEPTED.flush)
-events.quitting.add_listener(ACCEPTED.flush)
+@events.test_stop.add_listener
+@events.quitting.add_listener
+def _flush(**_: Any) -> None:
+    ACCEPTED.flush()
 
 
-def payment_body() -> bytes:
-    """An amount between 0.01 and 500.00; sometimes as a string (``"12.50"``), like seed 000."""
+CATALOGUE: dict[str, bool] = {}
+
+
+@events.test_start.add_listener
+def _check_catalogue(environment: Any, **_: Any) -> None:
+    """Buyers of a catalogue nobody loaded would only collect 404s: say so once, and stop them."""
+    if not any(getattr(u, "needs_catalogue", False) for u in environment.user_classes) or not environment.host:
+        return
+    hot = options(environment).hot_product
+    try:
+        with urllib.request.urlopen(f"{environment.host}/products/{hot}", timeout=10):
+            CATALOGUE["ready"] = True
+            return
+    except urllib.error.HTTPError as exc:
+        if exc.code != 404:
+            return  # the stack will answer the users itself
+    except OSError:
+        return
+    CATALOGUE["ready"] = False
+    logging.error(
+        "product %s is not in the catalogue of %s: load it first (./surge catalogue load, with ADMIN_KEY); "
+        "the flash-sale users stop",
+        hot,
+        environment.host,
+    )
+    if options(environment).headless and environment.runner is not None:
+        environment.process_exit_code = 2  # a run that could not happen, not one with failed requests
+        gevent.spawn_later(0.5, environment.runner.quit)
+
+
+def payment_body(string_share: float) -> bytes:
+    """An amount between 0.01 and 500.00; a ``string_share`` of them as a string (``"12.50"``)."""
     cents = random.randint(1, 50_000)
     amount = f"{cents // 100}.{cents % 100:02d}"
-    if random.random() < STRING_AMOUNTS:
+    if random.random() < string_share:
         amount = f'"{amount}"'
     # written as text: a JSON number like 12.50 goes out exactly, never through a float
     return f'{{"amount": {amount}, "currency": "EUR"}}'.encode()
@@ -115,50 +179,79 @@ def expect(response: Any, accepted: int, kind: str, id_field: str) -> None:
         response.failure(f"HTTP {response.status_code}: {(response.text or '')[:200]}")
 
 
-class PaymentUser(FastHttpUser):
-    """Seed 000's JMeter plan: each user pays again and again."""
+class SurgeUser(FastHttpUser):
+    """A client at ``--surge-rate`` requests per second (constant throughput)."""
 
-    wait_time = constant_throughput(RATE)
+    abstract = True
+    surge_tags: ClassVar[set[str]] = set()
+    needs_catalogue = False
+
+    def wait_time(self) -> float:
+        return constant_throughput(options(self.environment).surge_rate)(self)
+
+    def stop_without_catalogue(self) -> None:
+        """Raised from a task (where Locust takes StopUser quietly), once the check said no."""
+        if CATALOGUE.get("ready") is False:
+            raise StopUser()
+
+
+class PaymentUser(SurgeUser):
+    """Each user pays again and again."""
+
+    surge_tags: ClassVar[set[str]] = {"payments", "async"}
 
     @tag("payments", "async")
     @task
     def pay(self) -> None:
-        with self.client.post("/payment", data=payment_body(), headers=JSON_HEADERS, catch_response=True) as r:
+        body = payment_body(options(self.environment).string_amounts)
+        with self.client.post("/payment", data=body, headers=JSON_HEADERS, catch_response=True) as r:
             expect(r, 202, "payment", "id")
+
+
+class DirectPaymentUser(SurgeUser):
+    """The comparison path: the payment stored in MySQL inside the request (``/payment/direct``)."""
+
+    surge_tags: ClassVar[set[str]] = {"direct"}
 
     @tag("direct")
     @task
     def pay_directly(self) -> None:
-        with self.client.post("/payment/direct", data=payment_body(), headers=JSON_HEADERS, catch_response=True) as r:
+        body = payment_body(options(self.environment).string_amounts)
+        with self.client.post("/payment/direct", data=body, headers=JSON_HEADERS, catch_response=True) as r:
             expect(r, 201, "payment", "id")
 
 
-class HunterUser(FastHttpUser):
-    """Seed 002: 97 % of the buyers want the one hot product."""
+class HunterUser(SurgeUser):
+    """97 % of the buyers want the one hot product."""
 
     weight = 97
-    wait_time = constant_throughput(RATE)
+    surge_tags: ClassVar[set[str]] = {"flash_sale"}
+    needs_catalogue = True
 
     @tag("flash_sale")
     @task
     def hunt(self) -> None:
+        self.stop_without_catalogue()
         with self.client.post(
-            "/checkout", data=checkout_body(HOT_PRODUCT, 1), headers=JSON_HEADERS, catch_response=True,
-            name="/checkout [hot]",
+            "/checkout", data=checkout_body(options(self.environment).hot_product, 1), headers=JSON_HEADERS,
+            catch_response=True, name="/checkout [hot]",
         ) as r:  # fmt: skip
             expect(r, 202, "order", "order_id")
 
 
-class RegularUser(FastHttpUser):
-    """Seed 002: the other 3 % shop the rest of the catalogue."""
+class RegularUser(SurgeUser):
+    """The other 3 % shop the rest of the catalogue."""
 
     weight = 3
-    wait_time = constant_throughput(RATE)
+    surge_tags: ClassVar[set[str]] = {"flash_sale"}
+    needs_catalogue = True
 
     @tag("flash_sale")
     @task
     def shop(self) -> None:
-        product = random.choice(REGULAR_PRODUCTS)
+        self.stop_without_catalogue()
+        first, _, last = options(self.environment).regular_products.partition("-")
+        product = random.randint(int(first), int(last or first))
         with self.client.post(
             "/checkout", data=checkout_body(product, random.randint(1, 2)), headers=JSON_HEADERS,
             catch_response=True, name="/checkout [regular]",
@@ -166,11 +259,12 @@ class RegularUser(FastHttpUser):
             expect(r, 202, "order", "order_id")
 
 
-class StatisticsUser(FastHttpUser):
+class StatisticsUser(SurgeUser):
     """A dashboard: the live statistics every 5 seconds, whatever the load."""
 
     fixed_count = 1
     wait_time = constant(5)
+    surge_tags: ClassVar[set[str]] = {"statistics"}
 
     @tag("statistics")
     @task

@@ -1,10 +1,14 @@
 """Headless load runs with an integrity audit: ``./surge load <profile>``.
 
     ./surge load smoke                 # ~15 s, payments + statistics (CI runs it)
-    ./surge load seed-000              # 500 users paying, like seed 000's JMeter plan
-    ./surge load seed-000-direct       # the same load on the direct-MySQL comparison path
-    ./surge load seed-002              # 5,500 users, 0.1 req/s each, spawn 3,000/s, 2 min, 97 % hunters
-    ./surge load seed-002 --host http://127.0.0.1:8000 --use-env   # against a running stack
+    ./surge load payments              # 500 users x 1 payment/s, 2 min
+    ./surge load payments-direct       # the same load on the direct-MySQL comparison path
+    ./surge load flash-sale            # 5,500 users, 0.1 req/s each, spawn 3,000/s, 2 min, 97 % hunters
+    ./surge load flash-sale --host http://127.0.0.1:8000 --use-env   # against a running stack
+
+A profile is a Locust config file, ``loadtest/profiles/<name>.conf`` (``locust --config`` runs
+it too, with the web UI); its first line ``# about: ...`` describes it. Arguments after the
+profile's own (e.g. ``-- --users 100 --surge-rate 2``) go to Locust and override it.
 
 Steps: reset this namespace (tables, Redis keys, queues; load the catalogue for the
 flash sale), start an own stack on free ports unless ``--host`` is given, run Locust
@@ -17,51 +21,49 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import time
 import urllib.request
 from contextlib import nullcontext
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from loadtest.harness import REPO, StackShape, use_namespace
 
+PROFILES_DIR = REPO / "loadtest" / "profiles"
+
 
 @dataclass(frozen=True)
 class Profile:
+    config: Path
     tags: tuple[str, ...]
     users: int
-    spawn_rate: float
     seconds: int
-    rate_per_user: float
-    catalogue: bool = False
     about: str = ""
 
+    @property
+    def catalogue(self) -> bool:
+        """Flash-sale buyers need the catalogue loaded first."""
+        return "flash_sale" in self.tags
 
-PROFILES = {
-    "smoke": Profile(("payments", "statistics"), 20, 20, 15, 5, about="CI: 20 users x 5 req/s for 15 s"),
-    "smoke-flash": Profile(
-        ("flash_sale", "statistics"), 100, 100, 15, 2, catalogue=True, about="flash sale, 100 users x 2 req/s, 15 s"
-    ),
-    "seed-000": Profile(
-        ("payments", "statistics"), 500, 100, 120, 1, about="seed 000's JMeter plan: 500 users x 1 payment/s, 2 min"
-    ),
-    "seed-000-direct": Profile(
-        ("direct", "statistics"), 500, 100, 120, 1, about="seed-000 on POST /payment/direct (MySQL in the request)"
-    ),
-    "seed-002": Profile(
-        ("flash_sale", "statistics"),
-        5500,
-        3000,
-        120,
-        0.1,
-        catalogue=True,
-        about="seed 002: 5,500 users x 0.1 req/s, spawn 3,000/s, 2 min, 97 % hunt product 100",
-    ),
-}
+    @classmethod
+    def read(cls, config: Path) -> Profile:
+        """The few settings the runner itself needs, from the Locust config file."""
+        values: dict[str, str] = {}
+        about = ""
+        for line in config.read_text().splitlines():
+            if line.startswith("# about:"):
+                about = line.removeprefix("# about:").strip()
+            elif "=" in line and not line.lstrip().startswith("#"):
+                key, _, value = line.partition("=")
+                values[key.strip()] = value.strip()
+        tags = tuple(t.strip() for t in values.get("tags", "").strip("[]").split(",") if t.strip())
+        return cls(config, tags, int(values["users"]), int(values["run-time"].removesuffix("s")), about)
+
+
+PROFILES = {path.stem: Profile.read(path) for path in sorted(PROFILES_DIR.glob("*.conf"))}
 
 
 def reset_and_load(catalogue: bool) -> dict[int, int] | None:
@@ -78,21 +80,15 @@ def reset_and_load(catalogue: bool) -> dict[int, int] | None:
     return {p.id: p.stock for p in products()}
 
 
-def run_locust(profile: Profile, host: str, out: Path, extra: list[str]) -> int:
-    env = {
-        **os.environ,
-        "SURGE_RATE": str(profile.rate_per_user),
-        "SURGE_IDS_DIR": str(out / "ids"),
-    }
+def run_locust(profile: Profile, host: str, out: Path, extra: list[str], seconds: int | None) -> int:
     command = [
-        str(Path(sys.executable).with_name("locust")), "-f", str(REPO / "loadtest" / "locustfile.py"),
-        "--headless", "--host", host, "--users", str(profile.users), "--spawn-rate", str(profile.spawn_rate),
-        "--run-time", f"{profile.seconds}s", "--tags", *profile.tags, "--csv", str(out / "locust"),
-        "--csv-full-history", "--html", str(out / "locust.html"), "--only-summary", "--stop-timeout", "5",
-        "--loglevel", "WARNING", *extra,
+        str(Path(sys.executable).with_name("locust")), "--config", str(profile.config),
+        "--headless", "--host", host, "--csv", str(out / "locust"), "--csv-full-history",
+        "--html", str(out / "locust.html"), "--only-summary", "--stop-timeout", "5", "--loglevel", "WARNING",
+        "--ids-dir", str(out / "ids"), *(["--run-time", f"{seconds}s"] if seconds else []), *extra,
     ]  # fmt: skip
     print("$ " + " ".join(command), flush=True)
-    return subprocess.run(command, env=env, cwd=REPO).returncode
+    return subprocess.run(command, cwd=REPO).returncode
 
 
 def fetch_statistics(host: str) -> dict[str, Any]:
@@ -105,8 +101,6 @@ def run(profile_name: str, args: argparse.Namespace) -> int:
     from loadtest import harness, report
 
     profile = PROFILES[profile_name]
-    if args.seconds:
-        profile = replace(profile, seconds=args.seconds)
     out = Path(args.out or REPO / "var" / "loadtest" / f"{profile_name}-{time.strftime('%Y%m%dT%H%M%S')}")
     out.mkdir(parents=True, exist_ok=True)
     print(f"profile {profile_name}: {profile.about}\nresults {out}", flush=True)
@@ -115,7 +109,7 @@ def run(profile_name: str, args: argparse.Namespace) -> int:
     with stack as host:
         initial = reset_and_load(profile.catalogue)
         started = time.monotonic()
-        locust_rc = run_locust(profile, host, out, args.locust_args)
+        locust_rc = run_locust(profile, host, out, args.locust_args, args.seconds)
         print(f"locust exited with {locust_rc} after {time.monotonic() - started:.0f}s", flush=True)
         depths = harness.wait_drained(timeout=args.drain_timeout)
         result = audit_mod.audit(

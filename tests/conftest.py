@@ -40,11 +40,13 @@ def pytest_configure(config: pytest.Config) -> None:
         "ADMIN_KEY": f"admin-{RUN_ID}",
     })  # fmt: skip
     if not (os.environ.get("SQS_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL_SQS")):
-        from functions.runtime.emulator import free_port, start_ministack
+        # SURGE_TEST_SQS=localstack runs the session against LocalStack, as `./surge up --sqs localstack`
+        from functions.runtime.emulator import free_port
+        from functions.runtime.sqs_endpoint import start_sqs
 
         port = free_port()
-        log = Path(config.rootpath) / "var" / "log" / f"ministack-test-{RUN_ID}.log"
-        _emulator = start_ministack(port, log)
+        log_dir = Path(config.rootpath) / "var" / "log" / f"sqs-test-{RUN_ID}"
+        _emulator, _ = start_sqs(os.environ.get("SURGE_TEST_SQS", "ministack"), port, log_dir)
         os.environ["SQS_ENDPOINT_URL"] = f"http://127.0.0.1:{port}"
 
 

@@ -145,11 +145,11 @@ class FakePaymentCounters(_Dependency):
                 out[currency] = out.get(currency, Aggregate()).merge(agg)
         return out
 
-    def second_counts(self, first_second: int, last_second: int) -> list[int]:
+    def second_counts(self, first_second: int, last_second: int, currency: str | None = None) -> list[int]:
         self._reach()
         counts = [0] * (last_second - first_second + 1)
-        for (_, second), agg in self.seconds.items():
-            if first_second <= second <= last_second:
+        for (cur, second), agg in self.seconds.items():
+            if first_second <= second <= last_second and currency in (None, cur):
                 counts[second - first_second] += agg.count
         return counts
 
@@ -706,10 +706,18 @@ class FakeStatistics:
         self.stock = stock or FakeStockGate()
         self.last_reconcile = last_reconcile
 
-    def read(self, first: int, last: int, series: bool, best_sellers: int, sold_out: int) -> StatisticsRead:
+    def read(
+        self,
+        first: int,
+        last: int,
+        series: bool,
+        best_sellers: int,
+        sold_out: int,
+        series_currency: str | None = None,
+    ) -> StatisticsRead:
         return StatisticsRead(
             payments=self.counters.window(first, last),
-            second_counts=self.counters.second_counts(first, last) if series else None,
+            second_counts=self.counters.second_counts(first, last, series_currency) if series else None,
             orders=self.stock.window(first, last),
             best_sellers=self.stock.best_sellers(best_sellers),
             sold_out=self.stock.sold_out(sold_out),

@@ -33,9 +33,16 @@ class RedisStatistics:
         self._prefixes = [counters.buckets.key_prefix, stock.buckets.key_prefix, stock.product_prefix]
 
     def read(
-        self, first_second: int, last_second: int, series: bool, best_sellers: int, sold_out: int
+        self,
+        first_second: int,
+        last_second: int,
+        series: bool,
+        best_sellers: int,
+        sold_out: int,
+        series_currency: str | None = None,
     ) -> StatisticsRead:
         args = [*self._prefixes, first_second, last_second, "1" if series else "0", best_sellers, sold_out]
+        args += [series_currency] if series_currency else []
         with redis_down():
             payments, counts, orders, best, sold, reconcile = self._script(keys=self._keys, args=args)
         return StatisticsRead(

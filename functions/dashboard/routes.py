@@ -25,10 +25,16 @@ def render_page() -> str:
     >>> "<script>" in render_page() and "/*JS*/" not in render_page()
     True
     """
+    parts = {
+        "/*UPLOT_CSS*/": "uplot/uPlot.min.css",  # the vendored chart library (uplot/README.md)
+        "/*UPLOT_JS*/": "uplot/uPlot.iife.min.js",
+        "/*CSS*/": "dashboard.css",
+        "/*JS*/": "dashboard.js",
+    }
     page = (_HERE / "page.html").read_text(encoding="utf-8")
-    css = (_HERE / "dashboard.css").read_text(encoding="utf-8")
-    js = (_HERE / "dashboard.js").read_text(encoding="utf-8")
-    return page.replace("/*CSS*/", css).replace("/*JS*/", js)
+    for marker, name in parts.items():
+        page = page.replace(marker, (_HERE / name).read_text(encoding="utf-8"))
+    return page
 
 
 PAGE = render_page()

@@ -80,6 +80,6 @@ def _count_outcome(request: Request, response: Response) -> None:
             usage.count("surge_requests_failed_total", route=route, status=str(status))
         else:
             code = response.body.get("code", "error") if isinstance(response.body, dict) else "error"
-            usage.count("surge_requests_rejected_total", route=route, code=str(code))
+            usage.count("surge_requests_rejected_total", route=route, code=str(code), status=str(status))
         metrics.record(usage)
     metrics.flush()

@@ -26,9 +26,11 @@ from functions.adapters.sqs import SqsQueue, ensure_queues, sqs_client
 from functions.admin.secret import admin_key
 from functions.config import Settings
 from functions.runtime.chaos import Chaos, clear_faults
-from functions.runtime.emulator import REPO, port_free, start_ministack, stop_process
+from functions.runtime.emulator import REPO, port_free, stop_process
 from functions.runtime.logs import log_file
+from functions.runtime.prometheus import check_prometheus, start_prometheus
 from functions.runtime.reload import Watcher
+from functions.runtime.sqs_endpoint import start_sqs
 from functions.runtime.state import (
     READY_DIR_ENV,
     RUNTIME_FILE_ENV,
@@ -59,6 +61,8 @@ class StackOptions:
     chaos: bool = False
     reload: bool = True  # restart gateway and workers when the code or config.json changes
     log_dir: Path = field(default_factory=lambda: var_dir() / "log")
+    prometheus_port: int | None = None  # --observability: Prometheus scraping the gateway
+    sqs: str = "ministack"  # --sqs: the emulator started when SQS_ENDPOINT_URL is not set
 
 
 def create_queues(settings: Settings) -> None:
@@ -161,6 +165,8 @@ def refuse_taken_ports(options: StackOptions, embedded_sqs: bool) -> None:
 
 
 def run(options: StackOptions) -> int:
+    if options.prometheus_port is not None:
+        check_prometheus(options.prometheus_port)  # before anything starts
     env = dict(os.environ)
     embedded = not Settings.from_env().sqs_endpoint_url
     refuse_taken_ports(options, embedded)
@@ -177,7 +183,7 @@ def run(options: StackOptions) -> int:
             clear_faults()
             for change in chaos[0].apply():  # let the workers drain through healthy proxies
                 log(change)
-        supervisor.stop(["gateway", "workers", "sqs-emulator"])
+        supervisor.stop(["prometheus", "gateway", "workers", "sqs-emulator"])
         if chaos:
             chaos[0].close()
         forget_stack(os.getpid())
@@ -199,13 +205,17 @@ def _run(
     if embedded:
         state_dir = var_dir() / "sqs-state"
 
+        label: list[str] = []
+
         def emulator() -> subprocess.Popen[bytes]:
-            process = start_ministack(options.sqs_port, options.log_dir / "ministack.log", state_dir)
+            process, name = start_sqs(options.sqs, options.sqs_port, options.log_dir, state_dir)
+            label[:] = [name]
             create_queues(settings)  # after a crash it may come back without them
             return process
 
         supervisor.add("sqs-emulator", emulator)
-        print(f"SQS       embedded MiniStack at {env['SQS_ENDPOINT_URL']} (state kept in {state_dir})", flush=True)
+        kept = f" (state kept in {state_dir})" if options.sqs == "ministack" else ""
+        print(f"SQS       {label[0]} at {env['SQS_ENDPOINT_URL']}{kept}", flush=True)
     else:
         print(f"SQS       {settings.sqs_endpoint_url}", flush=True)
     applied = prepare(settings)
@@ -245,6 +255,10 @@ def _run(
     for route in ROUTES:
         method, path = route.split(maxsplit=1)
         print(f"          {method:4} {base}{path}", flush=True)
+    if options.prometheus_port is not None:
+        port = options.prometheus_port
+        supervisor.add("prometheus", lambda: start_prometheus(base, port, options.log_dir))
+        print(f"Metrics   Prometheus http://127.0.0.1:{options.prometheus_port} (observability/rules.yml)", flush=True)
     print("Workers   SQS pollers + schedules running. Ctrl-C stops everything.", flush=True)
     print(f"Logs      {log_file('gateway').parent}/(gateway|workers).log, readable: ./surge logs [-f]", flush=True)
     watcher = Watcher(REPO) if options.reload else None

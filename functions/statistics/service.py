@@ -37,14 +37,18 @@ class StatisticsService:
         """The figures of the window; with ``series`` also the count of payments in each second;
         without ``operator`` the operator-only sections are left out."""
         window = Window(int(self._clock()), window_seconds)
-        read = self._store.read(window.first, window.last, series, BEST_SELLERS, SOLD_OUT_LISTED)
+        read = self._store.read(window.first, window.last, series, BEST_SELLERS, SOLD_OUT_LISTED, currency)
         shown = [name for name in self._sections if operator or name not in self._operator_only]
         extra = {name: self._sections[name](window, read) for name in shown}
         by_currency = read.payments
         if read.second_counts is not None:
-            # all currencies, oldest second first: the dashboard's payments-per-second chart
-            counts = read.second_counts
-            extra["payments_per_second"] = {"from": _iso(window.first), "step_seconds": 1, "counts": counts}
+            # the chosen currency, oldest second first: the dashboard's payments-per-second chart
+            extra["payments_per_second"] = {
+                "currency": currency,
+                "from": _iso(window.first),
+                "step_seconds": 1,
+                "counts": read.second_counts,
+            }
         return {
             "window_seconds": window.seconds,
             "from": _iso(window.first),

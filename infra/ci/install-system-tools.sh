@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Debian packages some tests use: Chromium (the dashboard's browser test, driven by
-# Playwright from PyPI — never `playwright install`, which downloads its own browser) and
-# shellcheck (the deploy scripts' lint). Idempotent and quick when they are there.
+# Playwright from PyPI — never `playwright install`, which downloads its own browser),
+# the deploy scripts' lint (shellcheck) and prometheus (promtool checks /metrics and the rules;
+# `./surge up --observability` runs its server). Idempotent and quick when they are there.
 # Exits 0 even when it cannot install: those tests then skip with a clear message.
 set -uo pipefail
 missing=()
 [ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ] || missing+=(chromium)
 command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if ! command -v apt-get >/dev/null 2>&1; then
   echo "install-system-tools: no apt-get here; install ${missing[*]} yourself" >&2

@@ -1,8 +1,10 @@
 """The dashboard in a real headless Chromium against the real local stack.
 
 Loads ``/``, posts payments over a few seconds, and checks the page shows exactly the
-count, total, min and max that were posted, a non-empty chart, the queues with their DLQ
-and every dependency up; then saves ``var/dashboard.png`` (``docs/`` with UPDATE_SCREENSHOTS=1).
+count, total, min and max that were posted (with thousands separators), the per-second
+chart of the chosen currency with values under the cursor, the charts fed by ``/metrics``,
+the queues with their DLQ and every dependency up; then saves ``var/dashboard.png``
+(``docs/`` with UPDATE_SCREENSHOTS=1).
 
 Needs Debian's ``chromium`` (``infra/ci/install-system-tools.sh``) and ``playwright`` (PyPI);
 skips with the reason when either is missing.
@@ -11,6 +13,7 @@ skips with the reason when either is missing.
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Iterator
 from decimal import Decimal
@@ -46,7 +49,7 @@ def browser() -> Iterator[Any]:
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        pytest.skip("playwright is not installed: .venv/bin/pip install -r requirements-dev.txt")
+        pytest.skip("playwright is not installed: ./surge setup dev")
     with sync_playwright() as playwright:
         try:
             instance = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
@@ -90,17 +93,36 @@ def test_dashboard_shows_the_posted_payments(stack: str, clean: Any, browser: An
             time.sleep(1.0)
 
     _shows(page, "pay-count", str(len(amounts)))
-    _shows(page, "pay-total", f"{sum(amounts):.2f}")
-    _shows(page, "pay-min", f"{min(amounts):.2f}")
-    _shows(page, "pay-max", f"{max(amounts):.2f}")
+    _shows(page, "pay-total", f"{sum(amounts):,.2f}")
+    _shows(page, "pay-min", f"{min(amounts):,.2f}")
+    _shows(page, "pay-max", f"{max(amounts):,.2f}")
     _, _, stats = http("GET", f"{stack}/statistics?series=1")
-    _shows(page, "pay-average", stats["payments"]["average"])
+    _shows(page, "pay-average", f"{Decimal(stats['payments']['average']):,.2f}")
 
-    # the chart drew the burst: every payment is in some second, and the page's peak is the series' peak
+    # the chart drew the burst of the chosen currency: every payment in some second, same peak
     counts = stats["payments_per_second"]["counts"]
     assert len(counts) == stats["window_seconds"] and sum(counts) == len(amounts)
-    _shows(page, "rate-peak", str(max(counts)))
-    assert (page.get_attribute("#chart-line", "d") or "").count("L") == len(counts) - 1
+    _shows(page, "rate-peak", f"{max(counts):,}")
+    chart = "#chart-payments"
+    wait_until(lambda: page.get_attribute(chart, "data-sum") == str(len(amounts)), 10, 0.1, "the chart's sum")
+    assert page.get_attribute(chart, "data-points") == str(len(counts))
+    assert page.get_attribute(chart, "data-peak") == str(max(counts))
+    _shows(page, "series-currency", "EUR")
+    # a time axis with several ticks, and the values under the cursor in the legend
+    ticks = (page.get_attribute(chart, "data-xticks") or "").split("|")
+    assert len(ticks) >= 4 and all(re.fullmatch(r"\d\d:\d\d(:\d\d)?", tick) for tick in ticks), ticks
+    over = page.locator(f"{chart} .u-over")
+    box = over.bounding_box()
+    over.hover(position={"x": box["width"] * 0.99, "y": box["height"] / 2})
+    legend = page.eval_on_selector_all(f"{chart} .u-legend .u-value", "els => els.map(e => e.textContent)")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", legend[0]) and legend[1] != "—", legend
+
+    # the charts fed by /metrics: requests by status, latency, workers, lag, orders, queue depth
+    wait_until(lambda: int(page.get_attribute("body", "data-scraped") or 0) >= 3, 15, 0.2, "three /metrics scrapes")
+    for panel in ("status", "latency", "stored", "lag", "queues"):
+        assert int(page.get_attribute(f"#chart-{panel}", "data-points") or 0) >= 2, panel
+    statuses = page.eval_on_selector_all("#chart-status .u-legend th", "els => els.map(e => e.textContent)")
+    assert [s for s in statuses if s and s != "Time"] == ["202", "4xx", "409", "429", "503"]
 
     # queues: the payments queue and its DLQ, by name
     page.wait_for_selector("#queues tr[data-queue$='-payments-dlq']", timeout=10_000)
@@ -124,7 +146,15 @@ def test_dashboard_shows_the_posted_payments(stack: str, clean: Any, browser: An
     assert not errors, f"JavaScript errors on the page: {errors}"
     assert not external, f"the page fetched something not from the app: {external}"
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    over.hover(position={"x": box["width"] * 0.99, "y": box["height"] / 2})  # the legend shows values
     page.screenshot(path=str(SCREENSHOT), full_page=True)
+
+    # the series follows the currency picker
+    page.select_option("#currency", "USD") if "USD" in stats["payments_by_currency"] else page.goto(
+        f"{stack}/?currency=USD"
+    )
+    _shows(page, "series-currency", "USD")
+    wait_until(lambda: page.get_attribute(chart, "data-sum") == "0", 10, 0.1, "the USD series")
     page.close()
 
 
@@ -132,7 +162,8 @@ def test_dashboard_is_also_at_slash_dashboard_and_self_contained(stack: str) -> 
     status, headers, body = http("GET", f"{stack}/dashboard")
     assert status == 200 and headers["content-type"].startswith("text/html")
     assert "<script>" in body and "/*JS*/" not in body and "/*CSS*/" not in body
-    assert "http://" not in body.replace("http://www.w3.org", "") and "https://" not in body
+    body = body.replace("http://www.w3.org", "").replace("/*! https://github.com/leeoniya/uPlot", "")  # uPlot's banner
+    assert "http://" not in body and "https://" not in body
 
 
 def test_dashboard_renders_orders_sold_out_a_full_dlq_and_a_dependency_down(stack: str, browser: Any) -> None:
@@ -162,6 +193,7 @@ def test_dashboard_renders_orders_sold_out_a_full_dlq_and_a_dependency_down(stac
             "surge-payments-dlq": {"visible": 3, "in_flight": 0},
         },
     }
+    canned["payments"] = {**real["payments"], "count": 1234567, "total": "98765432.10"}
     health = {
         "status": "degraded",
         "dependencies": {
@@ -169,6 +201,9 @@ def test_dashboard_renders_orders_sold_out_a_full_dlq_and_a_dependency_down(stac
             "sqs": {"status": "up", "latency_ms": 2.5},
             "mysql": {"status": "up", "latency_ms": 0.9},
         },
+        # the shape the local runtime reports its restarts and injected faults in
+        "restarts": {"gateway": 0, "workers": 2},
+        "faults": {"sqs_send": "active"},
     }
     page = browser.new_page(viewport={"width": 1280, "height": 980})
     errors: list[str] = []
@@ -180,10 +215,13 @@ def test_dashboard_renders_orders_sold_out_a_full_dlq_and_a_dependency_down(stac
     page.route("**/statistics?*", answer(canned))
     page.route("**/health", answer(health, 503))
     page.goto(f"{stack}/dashboard")
-    _shows(page, "orders-count", "1820")
-    _shows(page, "orders-revenue", "908180.00")
-    _shows(page, "orders-units", "10000")
+    _shows(page, "orders-count", "1,820")
+    _shows(page, "orders-revenue", "908,180.00")
+    _shows(page, "orders-units", "10,000")
     _shows(page, "orders-soldout", "1")
+    _shows(page, "orders-left", "80")
+    _shows(page, "pay-count", "1,234,567")
+    _shows(page, "pay-total", "98,765,432.10")
     assert not page.is_visible("#orders-empty") and page.is_visible("#products")
     assert "SOLD OUT" in page.text_content("#products tr[data-product='100']")
     assert "SOLD OUT" not in page.text_content("#products tr[data-product='7']")
@@ -192,6 +230,11 @@ def test_dashboard_renders_orders_sold_out_a_full_dlq_and_a_dependency_down(stac
     page.wait_for_selector("#health td.down", timeout=10_000)
     assert page.text_content("#health td.down") == "down (ConnectionError)"
     _shows(page, "health-status", "degraded")
+    assert page.text_content("#queues tr[data-queue='surge-payments-dlq'] td") == "payments (DLQ)"
+    assert page.is_visible("#runtime") and not page.is_visible("#runtime-empty")
+    runtime = page.text_content("#runtime")
+    assert "restarts: workers" in runtime and "fault: sqs_send" in runtime and "active" in runtime
     assert not errors, f"JavaScript errors on the page: {errors}"
+    wait_until(lambda: int(page.get_attribute("body", "data-scraped") or 0) >= 3, 15, 0.2, "three /metrics scrapes")
     page.screenshot(path=str(SCREENSHOT.with_name("dashboard-canned-checkout.png")), full_page=True)
     page.close()

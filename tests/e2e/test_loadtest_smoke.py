@@ -91,3 +91,41 @@ def test_read_accepted_collects_every_worker_file(tmp_path: Path) -> None:
     (tmp_path / "ids-1.txt").write_text("payment A\norder B\n")
     (tmp_path / "ids-2.txt").write_text("payment C\n")
     assert read_accepted(tmp_path) == {"payment": ["A", "C"], "order": ["B"]}
+
+
+def _locust(*args: str) -> subprocess.CompletedProcess[str]:
+    locust = str(Path(sys.executable).with_name("locust"))
+    return subprocess.run(
+        [locust, *args, "--headless", "--only-summary", "--loglevel", "INFO"],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+def test_flash_sale_users_stop_with_a_clear_message_without_the_catalogue(stack: str) -> None:
+    result = _locust(
+        "--config", "loadtest/profiles/smoke-flash.conf", "--host", stack, "--run-time", "5s", "--users", "3",
+        "--hot-product", "987654",
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "product 987654 is not in the catalogue" in result.stderr and "./surge catalogue load" in result.stderr
+    assert "POST     /checkout" not in result.stdout + result.stderr, "no buyer sent a request"
+
+
+def test_tags_pick_the_user_classes_and_custom_arguments_reach_them(stack: str, tmp_path: Path) -> None:
+    """Without --tags: payments and statistics only (never /payment/direct); the rate and the
+    ids directory come from Locust custom arguments, not environment variables."""
+    result = _locust(
+        "-f", "loadtest/locustfile.py", "--host", stack, "--run-time", "4s", "--users", "3", "--spawn-rate", "3",
+        "--surge-rate", "4", "--ids-dir", str(tmp_path),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    spawned = next(line for line in result.stderr.splitlines() if "All users spawned" in line)
+    assert '"PaymentUser": 2' in spawned and '"StatisticsUser": 1' in spawned
+    assert "DirectPaymentUser" not in spawned and "HunterUser" not in spawned
+    payments = len(read_accepted(tmp_path)["payment"])
+    assert 8 <= payments <= 40, f"2 users x 4/s x ~4 s, got {payments}"
+
+
+def test_the_locustfile_uses_no_private_locust_api() -> None:
+    text = (REPO / "loadtest" / "locustfile.py").read_text()
+    assert "environment._" not in text and "._filter" not in text

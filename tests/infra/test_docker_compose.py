@@ -22,12 +22,14 @@ import yaml
 from functions.adapters.mysql import MySqlTarget
 from functions.config import Settings
 from functions.runtime.emulator import REPO
+from infra.venvs import LAMBDA_PYTHON_VERSION
 
 COMPOSE = REPO / "docker-compose.yml"
 DOCKERFILE = REPO / "Dockerfile"
 SCHEMA = REPO / "infra" / "schemas" / "compose-spec.json"
 APP_SERVICES = ("prepare", "gateway", "workers")
 INFRA_SERVICES = ("localstack", "redis", "mysql")
+OBSERVABILITY_SERVICES = ("prometheus", "grafana")
 LAST_FREE_LOCALSTACK = (4, 14)  # auth token required from 4.15 / 2026.3.0 on
 
 
@@ -85,7 +87,7 @@ def test_schema_check_rejects_a_misspelt_key(tmp_path: Path) -> None:
 
 
 def test_every_part_of_the_stack_is_a_service(compose: dict[str, Any]) -> None:
-    assert set(services(compose)) == {*INFRA_SERVICES, *APP_SERVICES}
+    assert set(services(compose)) == {*INFRA_SERVICES, *APP_SERVICES, *OBSERVABILITY_SERVICES}
 
 
 def test_localstack_is_pinned_to_a_release_that_runs_without_an_account(compose: dict[str, Any]) -> None:
@@ -169,10 +171,10 @@ def test_gateway_healthcheck_asks_the_health_route(compose: dict[str, Any]) -> N
 
 def test_dockerfile_installs_the_requirements_and_serves_the_wsgi_app() -> None:
     text = DOCKERFILE.read_text()
-    assert re.search(r"^FROM python:3\.11", text, flags=re.MULTILINE), "same Python as .venv and the Lambda runtime"
-    assert "pip install -r requirements-dev.txt" in text
+    assert re.search(rf"^FROM python:{LAMBDA_PYTHON_VERSION}-", text, flags=re.MULTILINE), "the Lambda runtime's Python"
+    assert "pip install --require-hashes -r requirements/up.txt" in text, "the runtime lock, not the dev tools"
     cmd = dockerfile_cmd()
-    assert cmd[0] == "granian" and "granian" in (REPO / "requirements-dev.txt").read_text()
+    assert cmd[0] == "granian" and "granian==" in (REPO / "requirements" / "up.txt").read_text()
     target = cmd[-1]
     assert target in (REPO / "functions" / "runtime" / "stack.py").read_text(), "same app as ./surge up serves"
     module, _, attribute = target.partition(":")

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import redis
+from prometheus_client.parser import text_string_to_metric_families
 
 from functions.adapters.redis_statistics import RedisStatistics
 from functions.adapters.sqs import ensure_queues, sqs_client
@@ -20,6 +21,7 @@ from functions.bootstrap import build, use
 from functions.observability import logger
 from functions.payments.model import Payment
 from functions.runtime.pollers import SqsPoller, mappings_of
+from functions.telemetry.metrics import series_name
 from functions.telemetry.prometheus import parse_series
 from tests.fakes import FakeQueue
 
@@ -31,14 +33,15 @@ def _post(client: Any, body: Any) -> Any:
 
 
 def _metrics(client: Any) -> dict[str, float]:
+    """``/metrics`` as Prometheus reads it (prometheus_client's own parser): series -> value."""
     response = client.http.get("/metrics")
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
     values = {}
-    for line in response.body.decode().splitlines():
-        if line and not line.startswith("#"):
-            series, value = line.rsplit(" ", 1)
-            values[series] = float(value)
+    for family in text_string_to_metric_families(response.body.decode()):
+        assert family.documentation and family.type in ("counter", "gauge", "histogram"), family.name
+        for sample in family.samples:
+            values[series_name(sample.name, sample.labels)] = sample.value
     return values
 
 
@@ -80,6 +83,13 @@ def test_second_counts_put_each_payment_in_its_second_across_minutes_and_currenc
     # a narrower span cuts at the right seconds
     assert store.read(first + 10, first + 40, True, 5, 20).second_counts == [3] + [0] * 29 + [1]
     assert store.read(first, last, False, 5, 20).second_counts is None
+    # one currency: only its payments (the even ones of each second are USD)
+    usd = {second: (count + 1) // 2 for second, count in placed.items()}
+    usd_counts = store.read(first, last, True, 5, 20, "USD").second_counts
+    assert {first + i: c for i, c in enumerate(usd_counts or []) if c} == usd
+    eur = {second: count // 2 for second, count in placed.items() if count // 2}
+    eur_counts = store.read(first, last, True, 5, 20, "EUR").second_counts
+    assert {first + i: c for i, c in enumerate(eur_counts or []) if c} == eur
 
 
 def _park_in_dlq(settings: Any, count: int) -> str:
@@ -100,6 +110,9 @@ def test_statistics_series_and_queue_sections(client: Any, surge_app: Any) -> No
     series = stats["payments_per_second"]
     assert len(series["counts"]) == stats["window_seconds"] and sum(series["counts"]) == 2
     assert series["step_seconds"] == 1 and series["from"] == stats["from"]
+    assert series["currency"] == stats["payments"]["currency"] == "EUR"
+    usd = client.http.get("/statistics?series=1&currency=USD").json_body["payments_per_second"]
+    assert usd["currency"] == "USD" and sum(usd["counts"]) == 0, "the series follows the chosen currency"
     payments_queue = surge_app.settings.queue_name("payments")
     # a worker of the session's stack may be taking the payments: only the shape is fixed there
     assert set(stats["queues"][payments_queue]) == {"visible", "in_flight"}
@@ -153,7 +166,7 @@ def test_metrics_count_accepted_rejected_and_unavailable(
     values = _metrics(client)
     assert _metric(values, "surge_payments_accepted_total", currency="EUR") == 1
     assert _metric(values, "surge_payments_accepted_total", currency="USD") == 1
-    assert _metric(values, "surge_requests_rejected_total", route="/payment", code="invalid_json") == 1
+    assert _metric(values, "surge_requests_rejected_total", route="/payment", code="invalid_json", status="400") == 1
     rejected = {s: v for s, v in values.items() if s.startswith("surge_requests_rejected_total")}
     assert sum(rejected.values()) == 2
     assert _metric(values, "surge_enqueue_latency_seconds_count") == 2

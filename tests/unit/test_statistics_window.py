@@ -69,17 +69,20 @@ def test_an_emptied_aggregate_shows_no_min_or_max() -> None:
     assert figures(Aggregate(0, 0, 100, 900), Window(100, 60))["max"] is None
 
 
-def test_the_series_counts_every_currency_per_second_oldest_first() -> None:
+def test_the_series_counts_the_chosen_currency_per_second_oldest_first() -> None:
     counters = FakePaymentCounters()
     for second, currency in ((997, "EUR"), (999, "USD"), (999, "EUR"), (1000, "EUR"), (990, "EUR")):
         counters.add(currency, second, 100)
     service = StatisticsService(FakeStatistics(counters), clock=lambda: 1000)
     snapshot = service.snapshot(4, "EUR", series=True)
     assert snapshot["payments_per_second"] == {
+        "currency": "EUR",
         "from": "1970-01-01T00:16:37Z",
         "step_seconds": 1,
-        "counts": [1, 0, 2, 1],
+        "counts": [1, 0, 1, 1],
     }
+    usd = StatisticsService(FakeStatistics(counters), clock=lambda: 1000).snapshot(4, "USD", series=True)
+    assert usd["payments_per_second"]["counts"] == [0, 0, 1, 0]
     assert "payments_per_second" not in StatisticsService(FakeStatistics(counters), clock=lambda: 1000).snapshot(
         4, "EUR"
     )

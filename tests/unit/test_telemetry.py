@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import re
+import shutil
+import subprocess
+from pathlib import Path
 from typing import Any
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from functions.statistics.queues import QueueDepths
 from functions.statistics.window import Window
+from functions.telemetry.catalog import FAMILIES
 from functions.telemetry.metrics import LATENCY_BUCKETS_S, Increments, bucket_bound, series_name
 from functions.telemetry.prometheus import parse_series, render
 from tests.fakes import FakeQueue
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_a_histogram_observation_touches_its_bucket_count_and_sum_only() -> None:
@@ -40,24 +50,48 @@ def test_label_values_are_escaped_and_parsed_back() -> None:
     assert parse_series(series) == ("x_total", {"route": 'a"b\\c'})
 
 
-def test_render_makes_buckets_cumulative_and_types_every_family() -> None:
+def _scrape() -> str:
     fields: dict[str, float] = {}
     for value in (0.0005, 0.003, 0.004, 9.0):
-        for key, inc in Increments().observe("lat_seconds", value, LATENCY_BUCKETS_S).fields.items():
+        for key, inc in Increments().observe("surge_enqueue_latency_seconds", value, LATENCY_BUCKETS_S).fields.items():
             fields[key] = fields.get(key, 0) + inc
-    fields['acc_total{currency="EUR"}'] = 4
-    text = render(fields, {'surge_queue_messages{queue="q",state="visible"}': 7})
-    lines = text.splitlines()
-    assert "# TYPE acc_total counter" in lines and 'acc_total{currency="EUR"} 4' in lines
-    assert "# TYPE lat_seconds histogram" in lines
-    assert 'lat_seconds_bucket{le="0.001"} 1' in lines
-    assert 'lat_seconds_bucket{le="0.005"} 3' in lines
-    assert 'lat_seconds_bucket{le="+Inf"} 4' in lines
-    assert "lat_seconds_count 4" in lines
-    assert lines[lines.index("lat_seconds_count 4") + 1].startswith("lat_seconds_sum 9.00")
-    assert "# TYPE surge_queue_messages gauge" in lines
-    assert 'surge_queue_messages{queue="q",state="visible"} 7' in lines
-    assert text.endswith("\n")
+    fields['surge_payments_accepted_total{currency="EUR"}'] = 4
+    fields['surge_requests_rejected_total{code="rate_limited",route="/payment",status="429"}'] = 2
+    return render(fields, {'surge_queue_messages{queue="q",state="visible"}': 7})
+
+
+def test_metrics_parse_with_prometheus_clients_parser_with_help_type_and_every_bucket() -> None:
+    families = {f.name: f for f in text_string_to_metric_families(_scrape())}
+    assert {f.type for f in families.values()} == {"counter", "histogram", "gauge"}
+    for name, family in families.items():
+        assert family.documentation == FAMILIES[f"{name}_total" if family.type == "counter" else name].help
+    latency = families["surge_enqueue_latency_seconds"]
+    buckets = [(s.labels["le"], s.value) for s in latency.samples if s.name.endswith("_bucket")]
+    # every declared bound, observed or not, cumulative, then +Inf
+    assert [float(le) for le, _ in buckets] == [*LATENCY_BUCKETS_S, float("inf")]
+    assert dict(buckets)["0.001"] == 1 and dict(buckets)["0.005"] == 3 and dict(buckets)["1"] == 3
+    assert dict(buckets)["+Inf"] == 4
+    samples = {s.name: s.value for s in latency.samples if not s.labels.get("le")}
+    assert samples["surge_enqueue_latency_seconds_count"] == 4
+    assert round(samples["surge_enqueue_latency_seconds_sum"], 4) == 9.0075
+    accepted = families["surge_payments_accepted"].samples[0]
+    assert (accepted.name, accepted.labels, accepted.value) == ("surge_payments_accepted_total", {"currency": "EUR"}, 4)
+    assert families["surge_queue_messages"].samples[0].value == 7
+
+
+@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool not installed (apt-get install prometheus)")
+def test_promtool_accepts_the_metrics() -> None:
+    result = subprocess.run(["promtool", "check", "metrics"], input=_scrape(), capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout + result.stderr == "", "no lint warnings (help, units, counter names)"
+
+
+def test_every_metric_the_code_records_is_in_the_catalogue() -> None:
+    recorded = set()
+    for path in (REPO / "functions").rglob("*.py"):
+        recorded |= set(re.findall(r'\.(?:count|observe|gauge)\(\s*"(surge_[a-z_]+)"', path.read_text()))
+    recorded.add("surge_queue_messages")  # named in functions/statistics/queues.py
+    assert recorded and recorded <= FAMILIES.keys(), recorded - FAMILIES.keys()
 
 
 def test_queue_depths_are_read_once_per_ttl_for_each_queue_and_its_dlq() -> None:

@@ -53,13 +53,15 @@ local function bucket_window(series_key, prefix, first, last, specs)
   return result
 end
 
--- The count of each second of [first, last], all series added up: one HMGET per minute
--- and series (~21 for 20 minutes); a minute whose total is absent costs nothing more.
+-- The count of each second of [first, last], of the series ``only`` (a currency) or else
+-- all series added up: one HMGET per minute and series (~21 for 20 minutes); a minute
+-- whose total is absent costs nothing more.
 -- Returns last - first + 1 integers, oldest second first.
-local function second_counts(series_key, prefix, first, last, field)
+local function second_counts(series_key, prefix, first, last, field, only)
   local counts = {}
   for i = 1, last - first + 1 do counts[i] = 0 end
-  for _, series in ipairs(redis.call('SMEMBERS', series_key)) do
+  local all = only and {only} or redis.call('SMEMBERS', series_key)
+  for _, series in ipairs(all) do
     for m = math.floor(first / 60), math.floor(last / 60) do
       local start = m * 60
       local from, to = math.max(first, start), math.min(last, start + 59)

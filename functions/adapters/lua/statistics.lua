@@ -5,7 +5,8 @@
 -- product, KEYS[4] set of sold-out products, KEYS[5] the last reconcile report (string)
 -- ARGV[1] payments' bucket prefix, ARGV[2] orders' bucket prefix, ARGV[3] product key
 -- prefix, ARGV[4] first second, ARGV[5] last second, ARGV[6] "1" for the per-second
--- series, ARGV[7] how many best sellers, ARGV[8] how many sold-out ids
+-- series, ARGV[7] how many best sellers, ARGV[8] how many sold-out ids, ARGV[9] (optional)
+-- the one currency the per-second series counts (absent: all currencies)
 -- Returns {payments rows, per-second counts or {}, orders rows, {pid, sold, available|-1}...,
 -- {sold-out count, ids...}, last reconcile report or false}
 --#include buckets.lib
@@ -16,7 +17,7 @@ if refused then return refused end
 
 local payments = bucket_window(KEYS[1], ARGV[1], first, last, {'c:sum', 's:sum', 'mn:min', 'mx:max'})
 local counts = {}
-if ARGV[6] == '1' then counts = second_counts(KEYS[1], ARGV[1], first, last, 'c') end
+if ARGV[6] == '1' then counts = second_counts(KEYS[1], ARGV[1], first, last, 'c', ARGV[9]) end
 local orders = bucket_window(KEYS[2], ARGV[2], first, last, {'c:sum', 's:sum', 'u:sum'})
 
 local best = {}
