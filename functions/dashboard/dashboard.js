@@ -330,8 +330,9 @@
     draw("chart-lag", lagHistory, ["p50", "p99"], " s");
   }
 
-  // ---- /health: dependencies, and the runtime's restarts and injected faults when it reports them
-  //   {"restarts": {"gateway": 0, "workers": 1}, "faults": {"sqs_send": "active"} | [{"name", "active"}]}
+  // ---- /health: dependencies, and (under ./surge up) the runtime's processes and injected faults:
+  //   "runtime": {"processes": {"gateway": {"state", "restarts", ...}, ...},
+  //               "faults": {"sqs": {"mode": "down"|"latency", "latency_ms", "left_s"}, ...}}
   function renderHealth(health) {
     text("health-status", health.status);
     var deps = health.dependencies || {};
@@ -345,12 +346,19 @@
     });
     fillRows($("health").tBodies[0], rows, 3);
     var runtime = [];
-    var restarts = health.restarts || (health.runtime && health.runtime.restarts);
-    var faults = health.faults || (health.runtime && health.runtime.faults);
-    Object.keys(restarts || {}).sort().forEach(function (name) { runtime.push(["restarts: " + name, count(restarts[name]), restarts[name] > 0]); });
-    (Array.isArray(faults) ? faults : Object.keys(faults || {}).map(function (k) { return { name: k, active: faults[k] }; }))
-      .forEach(function (f) { runtime.push(["fault: " + f.name, String(f.active === true ? "active" : f.active), !!f.active]); });
-    var has = restarts !== undefined || faults !== undefined;
+    var processes = (health.runtime && health.runtime.processes) || {};
+    var faults = (health.runtime && health.runtime.faults) || {};
+    Object.keys(processes).sort().forEach(function (name) {
+      var p = processes[name], restarts = p.restarts || 0, running = p.state === undefined || p.state === "running";
+      runtime.push(["restarts: " + name, count(restarts) + (running ? "" : " (" + p.state + ")"), restarts > 0 || !running]);
+    });
+    Object.keys(faults).sort().forEach(function (dep) {
+      var f = faults[dep];
+      var what = f.mode === "latency" ? "latency " + count(f.latency_ms) + " ms" : String(f.mode);
+      var left = f.left_s === undefined ? "" : ", " + count(Math.max(0, Math.round(f.left_s))) + " s left";
+      runtime.push(["fault: " + dep, what + left, true]);
+    });
+    var has = health.runtime !== undefined;
     $("runtime").hidden = !has;
     $("runtime-empty").hidden = has;
     if (has) {

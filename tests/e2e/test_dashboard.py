@@ -201,9 +201,14 @@ def test_dashboard_renders_orders_sold_out_a_full_dlq_and_a_dependency_down(stac
             "sqs": {"status": "up", "latency_ms": 2.5},
             "mysql": {"status": "up", "latency_ms": 0.9},
         },
-        # the shape the local runtime reports its restarts and injected faults in
-        "restarts": {"gateway": 0, "workers": 2},
-        "faults": {"sqs_send": "active"},
+        # the shape ./surge up reports its processes and injected faults in
+        "runtime": {
+            "processes": {
+                "gateway": {"state": "running", "restarts": 0},
+                "workers": {"state": "restarting", "restarts": 2},
+            },
+            "faults": {"sqs": {"mode": "down", "latency_ms": 0, "left_s": 7.4}},
+        },
     }
     page = browser.new_page(viewport={"width": 1280, "height": 980})
     errors: list[str] = []
@@ -233,7 +238,7 @@ def test_dashboard_renders_orders_sold_out_a_full_dlq_and_a_dependency_down(stac
     assert page.text_content("#queues tr[data-queue='surge-payments-dlq'] td") == "payments (DLQ)"
     assert page.is_visible("#runtime") and not page.is_visible("#runtime-empty")
     runtime = page.text_content("#runtime")
-    assert "restarts: workers" in runtime and "fault: sqs_send" in runtime and "active" in runtime
+    assert "restarts: workers2 (restarting)" in runtime and "fault: sqsdown, 7 s left" in runtime
     assert not errors, f"JavaScript errors on the page: {errors}"
     wait_until(lambda: int(page.get_attribute("body", "data-scraped") or 0) >= 3, 15, 0.2, "three /metrics scrapes")
     page.screenshot(path=str(SCREENSHOT.with_name("dashboard-canned-checkout.png")), full_page=True)
