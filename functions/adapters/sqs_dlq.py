@@ -1,9 +1,10 @@
 """Dead-letter queues: look inside, and move messages back once the cause is fixed.
 
-Redrive is receive → send to the source queue → delete, so it works on every SQS
-emulator (MiniStack has no StartMessageMoveTask). A message is deleted from the DLQ
-only after its copy is in the source queue: a crash mid-way duplicates, never loses,
-and the workers' idempotent writes absorb the duplicate.
+Redrive moving the whole DLQ asks SQS itself (``StartMessageMoveTask``: AWS, LocalStack);
+where the endpoint has no such call (MiniStack), or only part of the DLQ is to move, it is
+receive → send to the source queue → delete. A message is deleted from the DLQ only after
+its copy is in the source queue: a crash mid-way duplicates, never loses, and the workers'
+idempotent writes absorb the duplicate.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import botocore.exceptions
 
 from functions.adapters.sqs import SqsQueue
 from functions.errors import DependencyDown, Forbidden
+from functions.observability import logger
 
 
 def show(client: Any, dlq_url: str, peek: int = 5) -> dict[str, Any]:
@@ -40,7 +42,32 @@ def show(client: Any, dlq_url: str, peek: int = 5) -> dict[str, Any]:
     return {"queue": dlq_url, "depth": int(attrs["Attributes"]["ApproximateNumberOfMessages"]), "peek": messages}
 
 
+def start_move_task(client: Any, dlq_url: str, target_url: str) -> bool:
+    """Ask SQS to move every message of the DLQ back (asynchronously, at SQS's pace); False
+    where the endpoint has no ``StartMessageMoveTask`` (the caller then moves them itself)."""
+    arns = [
+        client.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        for url in (dlq_url, target_url)
+    ]
+    try:
+        client.start_message_move_task(SourceArn=arns[0], DestinationArn=arns[1])
+    except botocore.exceptions.ClientError as exc:
+        if "AccessDenied" in exc.response.get("Error", {}).get("Code", ""):
+            raise
+        logger.info("no StartMessageMoveTask here; moving the messages one by one", extra={"error": str(exc)})
+        return False
+    return True
+
+
 def redrive(client: Any, dlq_url: str, target_url: str, limit: int = 10_000) -> int:
+    """Move up to ``limit`` messages back; the whole DLQ by SQS's own move task where it can."""
+    depth = int(
+        client.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"][
+            "ApproximateNumberOfMessages"
+        ]
+    )
+    if 0 < depth <= limit and start_move_task(client, dlq_url, target_url):
+        return depth
     moved = 0
     while moved < limit:
         response = client.receive_message(

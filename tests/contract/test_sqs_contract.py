@@ -164,3 +164,21 @@ def test_message_attributes_round_trip(queues: ContractQueues, via: str) -> None
     assert {name: value["StringValue"] for name, value in got.items()} == attributes
     assert {value["DataType"] for value in got.values()} == {"String"}
     assert message.get("MD5OfMessageAttributes"), "clients verify attributes with this digest"
+
+
+def test_redrive_moves_every_dead_letter_back_to_its_queue(queues: ContractQueues) -> None:
+    """By SQS's own move task where the endpoint has one (LocalStack, AWS), else one by one."""
+    from functions.adapters.sqs_dlq import redrive
+
+    for body in ("dead-1", "dead-2"):
+        queues.client.send_message(QueueUrl=queues.dlq_url, MessageBody=body)
+    assert redrive(queues.client, queues.dlq_url, queues.url) == 2
+    back: list[str] = []
+
+    def both_back() -> bool:
+        back.extend(m["Body"] for m in queues.receive(wait=1))
+        return len(back) >= 2
+
+    wait_until(both_back, timeout=20, interval=0, message="both messages back in the queue")
+    assert sorted(back) == ["dead-1", "dead-2"]
+    assert queues.receive(wait=0, url=queues.dlq_url) == []
