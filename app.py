@@ -14,10 +14,12 @@ from functions.reconcile.schedule import bp as reconcile
 from functions.schema_migration import bp as schema_migration
 from functions.statistics.routes import bp as statistics
 from functions.telemetry.routes import bp as telemetry
+from functions.telemetry.tracing import instrument
 from functions.workers.orders import bp as order_worker
 from functions.workers.payments import bp as payment_worker
 
 app = Chalice(app_name="surge")
+instrument(app)  # first, so it wraps everything: X-Ray on Lambda, nothing locally
 app.register_middleware(error_middleware, "http")
 app.register_middleware(rate_limit_middleware, "http")  # inside: a 429 carries the request id too
 for blueprint in (

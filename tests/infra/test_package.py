@@ -367,7 +367,7 @@ def test_a_new_worker_gets_its_queue_dlq_alarms_and_mapping() -> None:
 
 
 IMPORT_CHECK = """
-import json, sys
+import json, os, sys
 sys.path[:0] = [sys.argv[1], sys.argv[2]]
 import app
 from functions.workers.payments import store_payments
@@ -375,6 +375,10 @@ from functions.reconcile.schedule import reconcile_every_minute
 from functions.adapters.redis_client import lua_source
 from functions.adapters.schema import SQL_DIR
 import pymysql, redis, hiredis, aws_lambda_powertools
+from aws_lambda_powertools import Tracer
+from functions.telemetry.tracing import PATCHED, SERVICE
+os.environ["LAMBDA_TASK_ROOT"] = sys.argv[1]  # as on Lambda: the Tracer turns on, X-Ray SDK patching included
+tracer = Tracer(service=SERVICE, patch_modules=PATCHED)
 handlers = {
     "api": type(app.app).__name__,
     "sqs": [s.name for s in app.app.event_sources if type(s).__name__ == "SQSEventConfig"],
@@ -384,7 +388,11 @@ print(json.dumps({
     "store_payments": type(store_payments).__name__,
     "lua": all(lua_source(name) for name in ("record_payment", "bucket_window", "reserve_stock", "statistics")),
     "sql": sorted(p.name for p in SQL_DIR.glob("*.sql")),
-    "files": {m: sys.modules[m].__file__ for m in ("app", "functions", "pymysql", "redis", "hiredis", "chalice")},
+    "tracer": not tracer.disabled,
+    "files": {
+        m: sys.modules[m].__file__
+        for m in ("app", "functions", "pymysql", "redis", "hiredis", "chalice", "aws_xray_sdk", "wrapt")
+    },
     "python": "%d.%d" % sys.version_info[:2],
 }))
 """
@@ -406,6 +414,7 @@ def test_the_zip_imports_with_nothing_but_the_lambda_runtime(package_dir: Path, 
     assert "store_payments" in report["handlers"]["sqs"]
     assert report["store_payments"] == "EventSourceHandler"  # Lambda calls it with the raw event
     assert report["lua"] is True
+    assert report["tracer"] is True, "the Tracer runs on what the package ships"
     assert report["sql"] == sorted(p.name for p in (REPO / "sql").glob("*.sql"))
     for module, path in report["files"].items():
         assert path.startswith(str(code)), f"{module} came from {path}, not from the package"
