@@ -42,15 +42,20 @@ BATCH_WINDOW_S = 1
 MAX_COMMITS_PER_S = 500  # above this, grow the batch instead of the commit rate
 
 
-def _stack_defaults() -> tuple[int, int]:
-    """(ApiThrottleRate's default, store_payments' reserved concurrency in the prod stage)."""
+def _stack_defaults() -> tuple[int, int, int]:
+    """(ApiThrottleRate's default, ApiReservedConcurrency's default, store_payments' reserved
+    concurrency in the prod stage)."""
     from infra.package import STATIC_MERGE_TEMPLATE, function_setting, load_config
 
-    rate = json.loads(STATIC_MERGE_TEMPLATE.read_text())["Parameters"]["ApiThrottleRate"]["Default"]
-    return int(rate), int(function_setting(load_config(), "prod", "store_payments", "reserved_concurrency"))
+    parameters = json.loads(STATIC_MERGE_TEMPLATE.read_text())["Parameters"]
+    return (
+        int(parameters["ApiThrottleRate"]["Default"]),
+        int(parameters["ApiReservedConcurrency"]["Default"]),
+        int(function_setting(load_config(), "prod", "store_payments", "reserved_concurrency")),
+    )
 
 
-DEFAULT_API_THROTTLE_RATE, DEFAULT_WORKER_CONCURRENCY = _stack_defaults()
+DEFAULT_API_THROTTLE_RATE, DEFAULT_API_CONCURRENCY, DEFAULT_WORKER_CONCURRENCY = _stack_defaults()
 
 
 @dataclass(frozen=True)
@@ -144,6 +149,8 @@ def limits(costs: Costs) -> tuple[list[Limit], list[Limit]]:
     defaults = [
         (f"`ApiThrottleRate` default ({DEFAULT_API_THROTTLE_RATE:,} req/s)", DEFAULT_API_THROTTLE_RATE,
          "the `ApiThrottleRate` / `ApiThrottleBurst` parameters"),
+        (f"`ApiReservedConcurrency` default ({DEFAULT_API_CONCURRENCY})", int(DEFAULT_API_CONCURRENCY / api_s),
+         "the `ApiReservedConcurrency` parameter, within the RDS Proxy's connections"),
         (f"payments worker reserved concurrency ({DEFAULT_WORKER_CONCURRENCY})",
          int(DEFAULT_WORKER_CONCURRENCY / worker_s),
          "`reserved_concurrency` of `store_payments` in .chalice/config.json (the ESM cap follows)"),
@@ -180,7 +187,7 @@ def render(costs: Costs | None = None) -> str:
     header = "| | " + " | ".join(f"{p.rate:,} payments/s" for p in plans) + " |"
     rows: list[tuple[str, Callable[[Plan], str]]] = [
         ("`ApiThrottleRate` / `ApiThrottleBurst`", lambda p: f"{p.api_stage_rate:,} / {p.api_stage_burst:,}"),
-        ("API Lambda concurrency (rate x p99)", lambda p: f"{p.api_concurrency:,}"),
+        ("API Lambda concurrency (rate x p99) = `ApiReservedConcurrency` at least", lambda p: f"{p.api_concurrency:,}"),
         ("SQS batch size / window", lambda p: f"{p.batch_size} / {BATCH_WINDOW_S} s"),
         ("ESM `MaximumConcurrency` = worker reserved concurrency", lambda p: f"{p.esm_concurrency:,}"),
         ("Lambda concurrency in total (of 1,000 by default)", lambda p: f"{p.lambda_total:,}"),

@@ -26,7 +26,8 @@
 # Optional: STACK_NAME (surge), MYSQL_PORT (3306), MYSQL_DATABASE (surge), REDIS_PREFIX (surge:),
 # MYSQL_TLS (true), MYSQL_SESSION_INIT (false: the DB parameter group sets time_zone and the
 # isolation level), QUEUE_AGE_ALARM_SECONDS (300), LOG_RETENTION_DAYS (30), API_THROTTLE_RATE
-# (1000), API_THROTTLE_BURST (2000), PACKAGE_DIR (an already built build/prod).
+# (1000), API_THROTTLE_BURST (2000), API_RESERVED_CONCURRENCY (50), WAF_ENABLED (true),
+# WEB_ACL_ARN (an existing web ACL instead), WAF_RATE_LIMIT_PER_IP (3000 per 5 min), PACKAGE_DIR (an already built build/prod).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -133,7 +134,11 @@ aws cloudformation deploy \
     "QueueAgeAlarmSeconds=${QUEUE_AGE_ALARM_SECONDS:-300}" \
     "LogRetentionDays=${LOG_RETENTION_DAYS:-30}" \
     "ApiThrottleRate=${API_THROTTLE_RATE:-1000}" \
-    "ApiThrottleBurst=${API_THROTTLE_BURST:-2000}"
+    "ApiThrottleBurst=${API_THROTTLE_BURST:-2000}" \
+    "ApiReservedConcurrency=${API_RESERVED_CONCURRENCY:-50}" \
+    "WafEnabled=${WAF_ENABLED:-true}" \
+    "WebAclArn=${WEB_ACL_ARN:-}" \
+    "WafRateLimitPerIp=${WAF_RATE_LIMIT_PER_IP:-3000}"
 
 aws cloudformation describe-stacks --stack-name "$STACK_NAME" \
   --query 'Stacks[0].Outputs[].[OutputKey,OutputValue]' --output text

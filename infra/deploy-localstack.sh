@@ -64,7 +64,8 @@ awsl cloudformation deploy \
     "MysqlDatabase=$MYSQL_DATABASE" \
     "MysqlSecretArn=$secret_arn" \
     "MysqlTls=false" \
-    "MysqlSessionInit=true"
+    "MysqlSessionInit=true" \
+    "WafEnabled=false"
 
 api_id=$(awsl cloudformation describe-stacks --stack-name "$STACK_NAME" \
   --query "Stacks[0].Outputs[?OutputKey=='RestAPIId'].OutputValue" --output text)

@@ -1,6 +1,7 @@
 """What every function of the packaged template gets after ``chalice package``: its own
 IAM role with only what it uses, a log group with retention, active tracing, Errors and
-Throttles alarms; the API stage's throttling and 5XX alarm; no async retries for schedules.
+Throttles alarms; the API function's concurrency bound; the API stage's throttling, 5XX
+alarm and web ACL; no async retries for schedules.
 
 Chalice writes one ``DefaultRole`` for all functions and no log groups; a merge template
 cannot delete a resource, so this runs on the packaged ``sam.json`` (``infra/package.py``).
@@ -19,6 +20,9 @@ MIGRATION_FUNCTION = "MigrateSchema"  # functions/schema_migration.py
 MIGRATION_RESOURCE = "SchemaMigration"
 API_RESOURCE = "RestAPI"
 ALARM_TOPIC = "AlarmTopic"
+WEB_ACL = "ApiWebAcl"
+WEB_ACL_ASSOCIATION = "ApiWebAclAssociation"
+COMMON_RULE_SET = "AWSManagedRulesCommonRuleSet"
 
 
 def alarm_actions() -> list[Any]:
@@ -188,6 +192,57 @@ def api_resources(stage: str) -> dict[str, Any]:
     }
 
 
+def _visibility(metric: Any) -> dict[str, Any]:
+    return {"SampledRequestsEnabled": True, "CloudWatchMetricsEnabled": True, "MetricName": metric}
+
+
+def web_acl_resources() -> dict[str, Any]:
+    """A REGIONAL web ACL on the API stage (``WafEnabled``), or the user's (``WebAclArn``):
+    a flood from one address is refused by WAF before API Gateway, Lambda or Redis pay
+    for it, and AWS's common rules drop the usual exploit probes."""
+    rules = [
+        {
+            "Name": "RateLimitPerIp",
+            "Priority": 0,
+            "Action": {"Block": {}},
+            "Statement": {"RateBasedStatement": {"Limit": {"Ref": "WafRateLimitPerIp"}, "AggregateKeyType": "IP"}},
+            "VisibilityConfig": _visibility({"Fn::Sub": "${AWS::StackName}-rate-per-ip"}),
+        },
+        {
+            "Name": COMMON_RULE_SET,
+            "Priority": 1,
+            "OverrideAction": {"None": {}},
+            "Statement": {"ManagedRuleGroupStatement": {"VendorName": "AWS", "Name": COMMON_RULE_SET}},
+            "VisibilityConfig": _visibility({"Fn::Sub": "${AWS::StackName}-common-rules"}),
+        },
+    ]
+    return {
+        WEB_ACL: {
+            "Type": "AWS::WAFv2::WebACL",
+            "Condition": "CreateWebAcl",
+            "Properties": {
+                "Name": {"Fn::Sub": "${AWS::StackName}-api"},
+                "Scope": "REGIONAL",
+                "DefaultAction": {"Allow": {}},
+                "Rules": rules,
+                "VisibilityConfig": _visibility({"Fn::Sub": "${AWS::StackName}-api"}),
+            },
+        },
+        WEB_ACL_ASSOCIATION: {
+            "Type": "AWS::WAFv2::WebACLAssociation",
+            "Condition": "AssociateWebAcl",
+            "Properties": {
+                # RestAPI.Stage: SAM's stage, so the association waits for it
+                "ResourceArn": {
+                    "Fn::Sub": "arn:${AWS::Partition}:apigateway:${AWS::Region}::/restapis/${RestAPI}"
+                    "/stages/${RestAPI.Stage}"
+                },
+                "WebACLArn": {"Fn::If": ["UseWebAclArn", {"Ref": "WebAclArn"}, {"Fn::GetAtt": [WEB_ACL, "Arn"]}]},
+            },
+        },
+    }
+
+
 def schema_migration(functions: dict[str, Any], sql_digest: str) -> dict[str, Any]:
     """The custom resource that runs ``sql/`` in the VPC; every other function depends on
     it, so CloudFormation migrates before it updates them. ``SqlDigest`` changes with the
@@ -220,6 +275,10 @@ def harden(template: dict[str, Any], queues: dict[str, str], dlqs: list[str], sq
         props["Role"] = _arn(role_id(fn_id))
         props["Tracing"] = "Active"
         props["LoggingConfig"] = {"LogGroup": {"Ref": log_group_id(fn_id)}}
+        if fn_id == API_FUNCTION:
+            # each API container may hold a MySQL connection: bounded, a flood of reads
+            # cannot take the RDS Proxy connections the workers need
+            props["ReservedConcurrentExecutions"] = {"Ref": "ApiReservedConcurrency"}
         if "Schedule" in _event_types(fn):
             # a late run is replaced by the next one; async retries would only pile them up
             props["EventInvokeConfig"] = {"MaximumRetryAttempts": 0}
@@ -245,6 +304,7 @@ def harden(template: dict[str, Any], queues: dict[str, str], dlqs: list[str], sq
             }
         ]
         resources.update(api_resources(str(props.get("StageName", "api"))))
+        resources.update(web_acl_resources())
     return template
 
 

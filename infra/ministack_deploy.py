@@ -190,6 +190,7 @@ def parameters(target: Target, secret_arn: str, admin_secret_arn: str = "") -> l
         "MysqlPort": str(mysql.port),
         "MysqlDatabase": mysql.database,
         "MysqlSecretArn": secret_arn,
+        "WafEnabled": "false",  # MiniStack has no AWS::WAFv2::WebACLAssociation
     }
     return [{"ParameterKey": k, "ParameterValue": v} for k, v in values.items()]
 

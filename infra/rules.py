@@ -16,7 +16,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from infra.harden import API_FUNCTION, API_RESOURCE, MIGRATION_FUNCTION, MIGRATION_RESOURCE
+from infra.harden import (
+    API_FUNCTION,
+    API_RESOURCE,
+    COMMON_RULE_SET,
+    MIGRATION_FUNCTION,
+    MIGRATION_RESOURCE,
+    WEB_ACL,
+    WEB_ACL_ASSOCIATION,
+)
 from infra.venvs import LAMBDA_RUNTIME
 
 VISIBILITY_FACTOR = 6  # AWS: queue visibility timeout >= 6x the function timeout
@@ -101,6 +109,55 @@ def sqs_mappings(template: Template) -> list[str]:
                 problems.append(f"{queue_id}: VisibilityTimeout < {VISIBILITY_FACTOR} x {fn_id} Timeout ({timeout}s)")
     if mappings == 0:
         problems.append("no SQS event source mapping in the template")
+    return problems
+
+
+def _bound(template: Template, value: Any) -> int | None:
+    """A concurrency as deployed with the defaults: a number, or a Ref to a Number
+    parameter whose Default and MinValue are at least 1 (None when unbounded)."""
+    if isinstance(value, dict) and "Ref" in value:
+        parameter = template.get("Parameters", {}).get(value["Ref"], {})
+        if parameter.get("Type") != "Number" or int(parameter.get("MinValue", 0)) < 1:
+            return None
+        value = parameter.get("Default")
+    try:
+        return int(value) if int(value) >= 1 else None
+    except (TypeError, ValueError):
+        return None
+
+
+def concurrency_bounds(template: Template) -> list[str]:
+    """Every function has a reserved concurrency: each container may hold a MySQL connection,
+    so an unbounded one (a flood of GETs on the API) could take the RDS Proxy's connections."""
+    return [
+        f"{fn_id}: no ReservedConcurrentExecutions of at least 1 (unbounded, it could take every MySQL connection)"
+        for fn_id, props in _functions(template)
+        if _bound(template, props.get("ReservedConcurrentExecutions")) is None
+    ]
+
+
+def web_acl(template: Template) -> list[str]:
+    """The API stage is behind a WAFv2 web ACL: the stack's (a per-IP rate-based rule and
+    AWS's common rules) or one given by ARN."""
+    resources = template.get("Resources", {})
+    if API_RESOURCE not in resources:
+        return []
+    association = resources.get(WEB_ACL_ASSOCIATION, {})
+    props = association.get("Properties", {})
+    if association.get("Type") != "AWS::WAFv2::WebACLAssociation" or API_RESOURCE not in str(props.get("ResourceArn")):
+        return [f"no {WEB_ACL_ASSOCIATION} of {API_RESOURCE}'s stage (AWS::WAFv2::WebACLAssociation)"]
+    if WEB_ACL not in str(props.get("WebACLArn")) or "WebAclArn" not in str(props.get("WebACLArn")):
+        return [f"{WEB_ACL_ASSOCIATION}: WebACLArn is neither {WEB_ACL} nor the WebAclArn parameter"]
+    acl = resources.get(WEB_ACL, {})
+    acl_props = acl.get("Properties", {})
+    problems = []
+    if acl.get("Type") != "AWS::WAFv2::WebACL" or acl_props.get("Scope") != "REGIONAL":
+        problems.append(f"{WEB_ACL}: not a REGIONAL AWS::WAFv2::WebACL")
+    statements = [rule.get("Statement", {}) for rule in acl_props.get("Rules", [])]
+    if not any(s.get("RateBasedStatement", {}).get("AggregateKeyType") == "IP" for s in statements):
+        problems.append(f"{WEB_ACL}: no rate-based rule per client IP")
+    if not any(s.get("ManagedRuleGroupStatement", {}).get("Name") == COMMON_RULE_SET for s in statements):
+        problems.append(f"{WEB_ACL}: no {COMMON_RULE_SET} managed rule group")
     return problems
 
 
@@ -280,6 +337,8 @@ RULES: tuple[Callable[[Template], list[str]], ...] = (
     sqs_mappings,
     observability,
     api_throttling,
+    concurrency_bounds,
+    web_acl,
     schedules,
     stack_scoped_names,
     iam,

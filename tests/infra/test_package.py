@@ -330,6 +330,28 @@ def _broken(template: dict[str, Any], change: Any) -> dict[str, Any]:
             lambda r: r["RestAPI"]["Properties"]["DefinitionBody"]["paths"].update({"/payment/direct": {}}),
             "/payment/direct is routed",
         ),
+        (
+            lambda r: r["APIHandler"]["Properties"].pop("ReservedConcurrentExecutions"),
+            "APIHandler: no ReservedConcurrentExecutions",
+        ),
+        (
+            lambda r: r["MigrateSchema"]["Properties"].pop("ReservedConcurrentExecutions"),
+            "MigrateSchema: no ReservedConcurrentExecutions",
+        ),
+        (
+            # a parameter that lets the deployer lift the bound is no bound
+            lambda r: r["APIHandler"]["Properties"].update(ReservedConcurrentExecutions={"Ref": "MysqlPort"}),
+            "APIHandler: no ReservedConcurrentExecutions",
+        ),
+        (lambda r: r.pop("ApiWebAclAssociation"), "no ApiWebAclAssociation"),
+        (
+            lambda r: r["ApiWebAcl"]["Properties"]["Rules"].pop(0),
+            "no rate-based rule per client IP",
+        ),
+        (
+            lambda r: r["ApiWebAcl"]["Properties"]["Rules"].pop(1),
+            "no AWSManagedRulesCommonRuleSet",
+        ),
         (lambda r: r.pop("SchemaMigration"), "no SchemaMigration"),
         (lambda r: r["StorePayments"].pop("DependsOn"), "StorePayments: does not depend on SchemaMigration"),
     ],
@@ -337,6 +359,39 @@ def _broken(template: dict[str, Any], change: Any) -> dict[str, Any]:
 def test_verify_template_rejects(good_template: dict[str, Any], change: Any, message: str) -> None:
     with pytest.raises(PackageError, match=message):
         verify_template(_broken(good_template, change))
+
+
+def test_every_function_has_a_concurrency_bound_the_api_one_a_parameter(package_dir: Path) -> None:
+    template = template_of(package_dir)
+    resources = template["Resources"]
+    api = resources["APIHandler"]["Properties"]["ReservedConcurrentExecutions"]
+    assert api == {"Ref": "ApiReservedConcurrency"}
+    parameter = template["Parameters"]["ApiReservedConcurrency"]
+    assert parameter["MinValue"] >= 1 and parameter["Default"] >= 1
+    assert resources["MigrateSchema"]["Properties"]["ReservedConcurrentExecutions"] == 1
+    assert resources["ReconcileEveryMinute"]["Properties"]["ReservedConcurrentExecutions"] == 1
+
+
+def test_the_api_stage_is_behind_a_web_acl_created_or_given(package_dir: Path) -> None:
+    """WafEnabled (default true) creates a REGIONAL web ACL; WebAclArn associates the user's."""
+    template = template_of(package_dir)
+    resources = template["Resources"]
+    acl = resources["ApiWebAcl"]
+    assert acl["Type"] == "AWS::WAFv2::WebACL" and acl["Condition"] == "CreateWebAcl"
+    assert acl["Properties"]["Scope"] == "REGIONAL"
+    rate, common = acl["Properties"]["Rules"]
+    assert rate["Statement"]["RateBasedStatement"] == {"Limit": {"Ref": "WafRateLimitPerIp"}, "AggregateKeyType": "IP"}
+    assert rate["Action"] == {"Block": {}}
+    assert common["Statement"]["ManagedRuleGroupStatement"]["Name"] == "AWSManagedRulesCommonRuleSet"
+    association = resources["ApiWebAclAssociation"]
+    assert association["Condition"] == "AssociateWebAcl"
+    assert "/restapis/${RestAPI}/stages/${RestAPI.Stage}" in association["Properties"]["ResourceArn"]["Fn::Sub"]
+    assert association["Properties"]["WebACLArn"] == {
+        "Fn::If": ["UseWebAclArn", {"Ref": "WebAclArn"}, {"Fn::GetAtt": ["ApiWebAcl", "Arn"]}]
+    }
+    assert template["Parameters"]["WafEnabled"]["Default"] == "true"
+    assert template["Parameters"]["WebAclArn"]["Default"] == ""
+    # cfn-lint accepts it: test_cfn_lint_is_clean runs on this very template
 
 
 def test_a_new_worker_gets_its_queue_dlq_alarms_and_mapping() -> None:
