@@ -90,7 +90,8 @@ def audit(
 def sale_with_outage(
     w: World, dependency: str, down_s: float = 3, before_restore: Callable[[], object] | None = None
 ) -> tuple[list[Attempt], float]:
-    """An 8 s flash sale (6 clients) during which ``dependency`` is cut 1.5 s in, for
+    """An 8 s flash sale (6 clients, each at most 10 orders/s, so the stock lasts past the
+    cut however fast the machine) during which ``dependency`` is cut 1.5 s in, for
     ``down_s``; ``before_restore`` runs just before it comes back. Returns the attempts and
     the moment of the cut."""
     cut_at: list[float] = []
@@ -106,7 +107,7 @@ def sale_with_outage(
 
     fault = threading.Thread(target=outage)
     fault.start()
-    attempts = w.flash_sale(seconds=8, threads=6, limit=1500)
+    attempts = w.flash_sale(seconds=8, threads=6, limit=1500, pace=0.1)
     fault.join()
     return attempts, cut_at[0]
 

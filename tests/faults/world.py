@@ -109,26 +109,32 @@ class World:
         """Payments from ``threads`` clients for ``seconds`` (at most ``limit`` in all)."""
         return self._clients(seconds, threads, limit, lambda: self.pay(amount))
 
-    def flash_sale(self, seconds: float, threads: int = 6, limit: int = 3000) -> list[Attempt]:
+    def flash_sale(self, seconds: float, threads: int = 6, limit: int = 3000, pace: float = 0.0) -> list[Attempt]:
         """Buyers of the hot product (1-2 units) and now and then of a regular one, from
-        ``threads`` clients for ``seconds`` (at most ``limit`` orders in all)."""
+        ``threads`` clients for ``seconds`` (at most ``limit`` orders in all; each client at
+        most one order every ``pace`` seconds, so a fast machine cannot sell out too soon)."""
         counter = iter(range(limit))
 
         def buy() -> Attempt:
             n = next(counter, 0)
             return self.checkout((100, 1 + n % 2)) if n % 4 else self.checkout((100, 1), (1001 + n % 3, 1))
 
-        return self._clients(seconds, threads, limit, buy)
+        return self._clients(seconds, threads, limit, buy, pace)
 
     @staticmethod
-    def _clients(seconds: float, threads: int, limit: int, call: Callable[[], Attempt]) -> list[Attempt]:
+    def _clients(
+        seconds: float, threads: int, limit: int, call: Callable[[], Attempt], pace: float = 0.0
+    ) -> list[Attempt]:
         deadline = time.monotonic() + seconds
         per_thread = limit // threads
 
         def client(_: int) -> list[Attempt]:
             attempts = []
             while time.monotonic() < deadline and len(attempts) < per_thread:
+                started = time.monotonic()
                 attempts.append(call())
+                if pace:
+                    time.sleep(max(0.0, pace - (time.monotonic() - started)))
             return attempts
 
         with ThreadPoolExecutor(threads) as pool:
