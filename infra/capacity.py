@@ -74,7 +74,7 @@ def measured_costs(text: str | None = None) -> Costs:
     text = text if text is not None else BENCHMARKS.read_text()
     section = text.split("### ", 2)[1]
     title = section.splitlines()[0]
-    p99 = re.search(r"\| p99 at 550 req/s \| ([\d.]+) ms", section)
+    p99 = re.search(r"\| (?:POST /payment )?p99 at 550 req/s \| ([\d.]+) ms", section)
     row = re.search(r"\| payments_550 \| (\d+) \| (\d+) \| (\d+) \| (\d+) \| (\d+) \|", section)
     if not (p99 and row):
         raise ValueError("docs/benchmarks.md: no 'p99 at 550 req/s' or 'payments_550' CPU row in the latest run")

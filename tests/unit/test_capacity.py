@@ -34,7 +34,11 @@ def test_every_size_stays_within_what_aws_accepts_and_names_what_breaks() -> Non
         assert p.mysql_rows_per_s == p.rate
         assert p.proxy_db_connections < p.proxy_client_connections
     assert plans[0].rate < plans[0].first_limit_rate  # 500/s: nothing breaks with the defaults
-    assert "ApiThrottleRate" in plans[1].first_limit and plans[1].rate >= plans[1].first_limit_rate
+    # 5,000/s breaks first on one of the API's defaults: the stage throttle, or the reserved
+    # concurrency when the measured p99 is long enough that 50 concurrent calls carry less
+    api_defaults = ("ApiThrottleRate", "ApiReservedConcurrency")
+    assert any(name in plans[1].first_limit for name in api_defaults), plans[1].first_limit
+    assert plans[1].rate >= plans[1].first_limit_rate
     assert plans[2].rate >= plans[2].beyond_limit_rate  # 50,000/s needs more than settings
 
 
