@@ -87,7 +87,7 @@ class Settings:
     metrics_sink: str = ""
     on_lambda: bool = False
     # the local worker process (functions.runtime.workers)
-    pollers_per_queue: int = 2
+    pollers_per_queue: int = 5  # Lambda starts an SQS mapping with five concurrent batches
     # how long a local poller keeps filling a batch; None: each handler's own batching window
     batch_window_seconds: float | None = None
     schedules_enabled: bool = True

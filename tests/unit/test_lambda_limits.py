@@ -87,3 +87,25 @@ def test_a_batch_within_the_timeout_deletes_its_successes() -> None:
     sqs = FakeSqs(["a", "b"])
     handled = poller(sqs, lambda event, _: {"batchItemFailures": [{"itemIdentifier": "1"}]}, 5).run_once()
     assert handled == 2 and sqs.deleted == ["r0"]
+
+
+def test_batches_run_on_one_warm_thread_and_a_timeout_starts_a_fresh_one() -> None:
+    """Like a warm Lambda environment: what a handler keeps per thread (its MySQL connection)
+    lives from batch to batch; after a timeout the next batch gets a fresh thread."""
+    sqs = FakeSqs(["a", "b", "c", "d"])
+    threads: list[int] = []
+    release = threading.Event()
+
+    def handler(event: dict[str, Any], context: Any) -> None:
+        threads.append(threading.get_ident())
+        if len(threads) == 2:
+            release.wait(5)  # the second batch times out
+
+    mapping = Mapping("fn", "q", 1, 0, handler, FunctionLimits(0.3, 128, None))
+    polling = SqsPoller(sqs, mapping, threading.Event(), "us-east-1", wait_seconds=0)
+    for _ in range(3):
+        assert polling.run_once() == 1
+    release.set()
+    assert threads[0] == threads[1]  # warm: the same thread
+    assert threads[2] != threads[1]  # the timed-out thread was retired
+    assert sqs.deleted == ["r0", "r2"]
