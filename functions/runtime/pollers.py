@@ -23,6 +23,7 @@ from chalice.local import LambdaContext
 
 from functions.observability import logger
 from functions.runtime.limits import LAMBDA_DEFAULT_MEMORY_MB, LAMBDA_DEFAULT_TIMEOUT_S, FunctionLimits, function_limits
+from functions.runtime.scaling import PollerScaling
 from functions.workers.queues import queue_of
 
 Handler = Callable[[dict[str, Any], Any], Any]
@@ -172,6 +173,7 @@ class SqsPoller(threading.Thread):
         region: str,
         wait_seconds: int = 5,
         reachability: SqsReachability | None = None,
+        scaling: PollerScaling[SqsPoller] | None = None,
     ):
         super().__init__(name=f"poller-{mapping.name}", daemon=True)
         self._client = client
@@ -180,6 +182,7 @@ class SqsPoller(threading.Thread):
         self._region = region
         self._wait = wait_seconds
         self._reachability = reachability or SqsReachability()
+        self._scaling = scaling
         self._url = ""
         self._arn = ""
         self.batches = 0
@@ -285,7 +288,7 @@ class SqsPoller(threading.Thread):
         failures = 0
         while not self._halt.is_set():
             try:
-                self.idle = self.run_once() == 0
+                handled = self.run_once()
             except Exception as exc:  # SQS unreachable: back off (logged once per outage)
                 self.idle = False
                 self._halt.wait(self._reachability.failed(self.name, exc, failures))
@@ -293,4 +296,10 @@ class SqsPoller(threading.Thread):
                 continue
             failures = 0
             self._reachability.succeeded()
+            self.idle = handled == 0
+            if self._scaling is not None:
+                if handled >= self._mapping.batch_size:
+                    self._scaling.full_batch()
+                elif self.idle and self._scaling.may_retire(self):
+                    break
         self._invoker.retire()
