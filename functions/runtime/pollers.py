@@ -28,9 +28,9 @@ from functions.workers.queues import queue_of
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
-# within a batching window, how long to wait before asking an empty queue again
-# (SQS long polls are whole seconds, too coarse for a window of one)
-WINDOW_POLL_SECONDS = 0.05
+# within a batching window, how long to wait before asking a queue that had fewer messages
+# than asked for again (SQS long polls are whole seconds, too coarse for a window of one)
+WINDOW_POLL_SECONDS = 0.1
 
 
 @dataclass(frozen=True)
@@ -218,10 +218,13 @@ class SqsPoller(threading.Thread):
             return []
         deadline = time.monotonic() + self._mapping.window_seconds
         while len(messages) < self._mapping.batch_size:
-            more = self._receive(self._mapping.batch_size - len(messages), 0)
-            if more:
-                messages.extend(more)
-                continue
+            asked = min(10, self._mapping.batch_size - len(messages))
+            more = self._receive(asked, 0)
+            messages.extend(more)
+            if len(more) == asked:
+                continue  # a full answer: more are waiting
+            # a trickle: wait a little before asking again, so a slow stream fills the batch
+            # in a few receives rather than one receive per message
             remaining = deadline - time.monotonic()
             if remaining <= 0 or self._halt.wait(min(remaining, WINDOW_POLL_SECONDS)):
                 break  # the window has passed, or we are stopping: handle what we have
