@@ -3,8 +3,8 @@
 ``python -m loadtest.gateway_parts [--rate 550] [--seconds 10]`` serves ``loadtest.null_chalice``
 on granian exactly as the gateway is served, once bare and once per added round trip (one Redis
 EVALSHA; one SQS send, direct or through the BatchingSender; Redis and the batched send
-together, which is what a real payment does), and prints the gateway's and the SQS emulator's
-CPU µs per request. Starts its own MiniStack; uses Redis db 14 under its own prefix.
+together, which is what a real payment does; and the Redis call made by the sender thread once
+per batch instead), and prints the gateway's and the SQS emulator's CPU µs per request. Starts its own MiniStack; uses Redis db 14 under its own prefix.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-VARIANTS = ("", "redis", "sqs", "batch", "redis+batch")
+VARIANTS = ("", "redis", "sqs", "batch", "redis+batch", "batch+counted")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,7 +8,9 @@ proxy event and context) and Chalice's routing. ``loadtest.null_app`` is the sam
 ``NULL_WORK`` adds, one at a time, the round trips a real ``POST /payment`` makes, so
 ``loadtest.gateway_parts`` can price each: ``redis`` (one EVALSHA), ``sqs`` (one SendMessage
 to ``NULL_SQS_QUEUE`` at ``SQS_ENDPOINT_URL``), ``batch`` (the same through the gateway's
-BatchingSender), or several joined by ``+``.
+BatchingSender), or several joined by ``+``; ``batch+counted`` moves the Redis call onto the
+sender thread, one pipelined round trip per batch — what coalescing the counters with the
+send would save.
 """
 
 from __future__ import annotations
@@ -35,7 +37,25 @@ if WORK & {"sqs", "batch"}:
     from functions.adapters.sqs import BatchingSender, SqsQueue, sqs_client
 
     _queue = SqsQueue(sqs_client(os.environ["SQS_ENDPOINT_URL"], "us-east-1", wire=True))  # as the gateway
-    _sender = BatchingSender(_queue, 1.0, 2) if "batch" in WORK else _queue
+    _target: Any = _queue
+    if "counted" in WORK:  # the sender thread counts each batch in one pipelined round trip
+        import redis as _redis
+
+        _r = _redis.Redis.from_url(os.environ["REDIS_URL"])
+        _count = _r.register_script("return redis.call('INCR', KEYS[1])")
+        _ckey = f"{os.environ.get('REDIS_PREFIX', '')}null-chalice:count"
+
+        class _SendThenCount:
+            def send_batch(self, name: str, entries: list[Any]) -> list[Any]:
+                ids = _queue.send_batch(name, entries)
+                pipe = _r.pipeline(transaction=False)
+                for _ in entries:
+                    _count(keys=[_ckey], client=pipe)
+                pipe.execute()
+                return ids
+
+        _target = _SendThenCount()
+    _sender = BatchingSender(_target, 1.0, 2) if "batch" in WORK else _queue
     _name = os.environ["NULL_SQS_QUEUE"]
     steps.append(lambda: _sender.send(_name, '{"type": "null"}'))
 
