@@ -4,7 +4,8 @@
 on granian exactly as the gateway is served, once bare and once per added round trip (one Redis
 EVALSHA; one SQS send, direct or through the BatchingSender; Redis and the batched send
 together, which is what a real payment does; and the Redis call made by the sender thread once
-per batch instead), and prints the gateway's and the SQS emulator's CPU µs per request. Starts its own MiniStack; uses Redis db 14 under its own prefix.
+per batch instead), and prints the gateway's and the SQS emulator's CPU µs per request.
+Starts its own MiniStack; uses Redis db 14 under its own prefix.
 """
 
 from __future__ import annotations
