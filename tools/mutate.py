@@ -37,7 +37,8 @@ ORDERS_INTEGRATION = [
     "tests/integration/test_checkout_api.py",
     "tests/integration/test_stock_gate.py",
 ]
-# module -> the tests that guard it (fast ones first: pytest stops at the first failure).
+# module -> the tests that guard it. Unit tests on the fakes first, then the integration tests:
+# pytest stops at the first failure, so most mutants die in the unit tests within a second.
 # The workers' entrypoints (functions/workers/orders.py, payments.py) are one line each that
 # hands the batch to their service's step; the services below are mutated instead.
 TARGETS: dict[str, list[str]] = {
@@ -51,17 +52,24 @@ TARGETS: dict[str, list[str]] = {
         "tests/integration/test_reservation_sweep.py",
     ],
     "functions/payments/model.py": [
+        "tests/unit/test_payment_model.py",
+        "tests/unit/test_payment_service.py",
+        "tests/unit/test_worker_batch.py",
         "tests/unit/test_money_roundtrip.py",
         "tests/integration/test_payment_worker.py",
         "tests/integration/test_payment_api.py",
     ],
     "functions/checkout/model.py": [
         "tests/unit/test_checkout_model.py",
-        "tests/unit/test_money_roundtrip.py",
+        "tests/unit/test_checkout_service.py",
         "tests/unit/test_orders_worker_failures.py",
+        "tests/unit/test_reservation_sweep.py",
+        "tests/unit/test_money_roundtrip.py",
         *ORDERS_INTEGRATION,
     ],
     "functions/payments/service.py": [
+        "tests/unit/test_payment_service.py",
+        "tests/unit/test_worker_batch.py",
         "tests/integration/test_payment_api.py",
         "tests/integration/test_payment_worker.py",
         "tests/integration/test_poison_isolation.py",
@@ -69,26 +77,41 @@ TARGETS: dict[str, list[str]] = {
     ],
     # the checkout service holds the orders worker's step (settle_batch) too
     "functions/checkout/service.py": [
+        "tests/unit/test_checkout_service.py",
         "tests/unit/test_orders_worker_failures.py",
         "tests/unit/test_reservation_sweep.py",
         *ORDERS_INTEGRATION,
     ],
     "functions/workers/batch.py": [
+        "tests/unit/test_worker_batch.py",
         "tests/integration/test_payment_worker.py",
         "tests/integration/test_orders_worker.py",
     ],
-    "functions/adapters/mysql_orders.py": ORDERS_INTEGRATION,
+    # the adapters' behaviour lives in Redis and MariaDB: their tests are integration tests,
+    # the adapter's own docstring examples against the real services first
+    "functions/adapters/mysql_orders.py": [
+        "tests/unit/test_money_roundtrip.py",
+        "tests/integration/test_adapter_examples.py",
+        *ORDERS_INTEGRATION,
+    ],
     "functions/adapters/mysql_payments.py": [
         "tests/unit/test_money_roundtrip.py",
         "tests/integration/test_payment_worker.py",
         "tests/integration/test_payment_statistics.py",
     ],
-    "functions/adapters/redis_stock.py": ORDERS_INTEGRATION,
+    "functions/adapters/redis_stock.py": [
+        "tests/integration/test_adapter_examples.py",
+        *ORDERS_INTEGRATION,
+    ],
     "functions/adapters/redis_payments.py": [
         "tests/integration/test_payment_statistics.py",
         "tests/integration/test_payment_api.py",
     ],
 }
+# Every pytest plugin the venv holds loads at start-up unless told not to (schemathesis alone
+# costs ~2 s, paid again by each mutant); the suite needs only hypothesis's.
+PYTEST_ENV = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+PYTEST_PLUGINS = ["-p", "hypothesispytest"]
 
 
 @dataclass
@@ -126,7 +149,7 @@ def copy_tree(dest: Path) -> None:
 
 def config(module: str, tests: list[str], timeout: float) -> str:
     command = " ".join([str(REPO / ".venv" / "bin" / "python"), "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
-                        *tests])  # fmt: skip
+                        *PYTEST_PLUGINS, *tests])  # fmt: skip
     return "\n".join([
         "[cosmic-ray]",
         f"module-path = {json.dumps(module)}",
@@ -210,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     WORK.mkdir(parents=True, exist_ok=True)
     port = free_port()
     emulator = start_ministack(port, WORK / "ministack.log")
-    env = {**os.environ, "SQS_ENDPOINT_URL": f"http://127.0.0.1:{port}"}
+    env = {**os.environ, **PYTEST_ENV, "SQS_ENDPOINT_URL": f"http://127.0.0.1:{port}"}
     outcomes: list[Outcome] = []
     try:
         for module in args.modules or list(TARGETS):
