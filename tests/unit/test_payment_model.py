@@ -39,6 +39,7 @@ def test_a_message_of_another_type_is_not_a_payment(kind: str | None) -> None:
         {"accepted_ms": -1},  # before the epoch: no gateway minted it
         {"accepted_ms": 0},
         {"amount_cents": 0},
+        {"amount_cents": -1},
         {"amount_cents": MAX_AMOUNT_CENTS + 1},
         {"amount_cents": 12.5},
         {"currency": "XXX"},
