@@ -18,9 +18,11 @@ same to ``var/mutate/report.md``, and exits 1 when fewer than ``--target`` % are
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import time
@@ -121,6 +123,7 @@ class Outcome:
     survived: list[str]  # diffs
     other: int  # incompetent (the mutant cannot run) or skipped
     seconds: float
+    type_only: int = 0  # mutants inside annotations, not run (see skip_type_only)
 
     @property
     def total(self) -> int:
@@ -163,6 +166,44 @@ def config(module: str, tests: list[str], timeout: float) -> str:
     ])  # fmt: skip
 
 
+def annotation_spans(source: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """(start, end) (line, column) of every annotation: parameters, returns, annotated names."""
+    spans = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.arg):
+            annotation = node.annotation
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            annotation = node.returns
+        elif isinstance(node, ast.AnnAssign):
+            annotation = node.annotation
+        else:
+            continue
+        if annotation is not None and annotation.end_lineno is not None and annotation.end_col_offset is not None:
+            start = (annotation.lineno, annotation.col_offset)
+            spans.append((start, (annotation.end_lineno, annotation.end_col_offset)))
+    return spans
+
+
+def skip_type_only(session: Path, source: str) -> int:
+    """Mark the mutants inside annotations as skipped; how many.
+
+    Every module starts with ``from __future__ import annotations``: an annotation is a
+    string nobody evaluates at run time, so ``str | None`` made ``str & None`` changes no
+    behaviour (mypy, not a test, checks annotations). Cosmic Ray runs only the mutants
+    without a result.
+    """
+    spans = annotation_spans(source)
+    with sqlite3.connect(session) as db:
+        specs = db.execute("SELECT job_id, start_pos_row, start_pos_col, end_pos_row, end_pos_col FROM mutation_specs")
+        jobs = [(job,) for job, *pos in specs if any(a <= (pos[0], pos[1]) and (pos[2], pos[3]) <= b for a, b in spans)]
+        db.executemany(
+            "INSERT OR REPLACE INTO work_results (worker_outcome, output, test_outcome, diff, job_id) "
+            "VALUES ('SKIPPED', NULL, NULL, NULL, ?)",
+            jobs,
+        )
+    return len(jobs)
+
+
 def mutate(module: str, tests: list[str], env: dict[str, str], timeout: float) -> Outcome:
     name = module.replace("/", "_").removesuffix(".py")
     tree = WORK / name
@@ -179,6 +220,10 @@ def mutate(module: str, tests: list[str], env: dict[str, str], timeout: float) -
     if init.returncode:
         raise SystemExit(f"{module}: cosmic-ray init failed\n{init.stderr}")
     subprocess.run([str(MUTATE_BIN / "cr-filter-pragma"), str(session)], cwd=tree, env=env, check=True)
+    source = (tree / module).read_text()
+    if "from __future__ import annotations" not in source:
+        raise SystemExit(f"{module}: its annotations are evaluated at run time; mutate them too")
+    type_only = skip_type_only(session, source)
     baseline = cosmic("baseline", "cosmic-ray.toml")
     if baseline.returncode:
         raise SystemExit(f"{module}: the tests fail without any mutation\n{baseline.stdout[-3000:]}")
@@ -195,18 +240,21 @@ def mutate(module: str, tests: list[str], env: dict[str, str], timeout: float) -
             survived.append(result.get("diff") or json.dumps(item))
         else:
             other += 1
+    other -= type_only
     shutil.rmtree(tree / "functions")  # keep the session and config, not the copy
-    return Outcome(module, killed, survived, other, time.monotonic() - started)
+    return Outcome(module, killed, survived, other, time.monotonic() - started, type_only)
 
 
 def report(outcomes: list[Outcome], target: float) -> str:
-    lines = ["| module | mutants | killed | survived | score |", "|---|---|---|---|---|"]
+    lines = ["| module | mutants | killed | survived | score | in annotations (not run) |", "|---|---|---|---|---|---|"]
     for o in outcomes:
-        lines.append(f"| `{o.module}` | {o.total} | {o.killed} | {len(o.survived)} | {o.score:.1f} % |")
+        lines.append(f"| `{o.module}` | {o.total} | {o.killed} | {len(o.survived)} | {o.score:.1f} % | {o.type_only} |")
     killed = sum(o.killed for o in outcomes)
     total = sum(o.total for o in outcomes)
     overall = 100.0 * killed / total if total else 100.0
-    lines.append(f"| **all** | {total} | {killed} | {total - killed} | **{overall:.1f} %** (target {target:.0f} %) |")
+    skipped = sum(o.type_only for o in outcomes)
+    score = f"**{overall:.1f} %** (target {target:.0f} %)"
+    lines.append(f"| **all** | {total} | {killed} | {total - killed} | {score} | {skipped} |")
     for o in outcomes:
         for diff in o.survived:
             lines += ["", f"Survivor in `{o.module}`:", "```diff", diff.strip(), "```"]
@@ -239,8 +287,9 @@ def main(argv: list[str] | None = None) -> int:
         for module in args.modules or list(TARGETS):
             outcome = mutate(module, TARGETS[module], env, args.timeout)
             outcomes.append(outcome)
-            print(f"{module}: {outcome.killed}/{outcome.total} killed ({outcome.score:.1f} %), "
-                  f"{outcome.other} not run, {outcome.seconds:.0f} s", flush=True)  # fmt: skip
+            o = outcome
+            print(f"{module}: {o.killed}/{o.total} killed ({o.score:.1f} %), {o.other} not run, "
+                  f"{o.type_only} in annotations, {o.seconds:.0f} s", flush=True)  # fmt: skip
     finally:
         stop_process(emulator, timeout=10)
         if outcomes:
