@@ -102,7 +102,7 @@ TARGETS: dict[str, list[str]] = {
         "tests/integration/test_payment_statistics.py",
     ],
     "functions/adapters/redis_stock.py": [
-        "tests/integration/test_adapter_examples.py",
+        "tests/integration/test_redis_stock_adapter.py",  # the adapter alone, Redis only: fast
         *ORDERS_INTEGRATION,
     ],
     "functions/adapters/redis_payments.py": [
