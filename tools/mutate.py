@@ -92,6 +92,7 @@ TARGETS: dict[str, list[str]] = {
     # the adapters' behaviour lives in Redis and MariaDB: their tests are integration tests,
     # the adapter's own docstring examples against the real services first
     "functions/adapters/mysql_orders.py": [
+        "tests/integration/test_mysql_orders_adapter.py",  # the adapter alone: fast
         "tests/unit/test_money_roundtrip.py",
         "tests/integration/test_adapter_examples.py",
         *ORDERS_INTEGRATION,
