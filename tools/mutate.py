@@ -217,6 +217,14 @@ def mutate(module: str, tests: list[str], env: dict[str, str], timeout: float) -
         binary = str(MUTATE_BIN / "cosmic-ray")
         return subprocess.run([binary, *args], cwd=tree, env=env, capture_output=True, text=True)
 
+    # Cosmic Ray runs each mutant's tests with PYTHONDONTWRITEBYTECODE: without bytecode made
+    # once here, every run compiles every module (and pytest rewrites every test) again.
+    # Hash-checked, so the mutated module is never run from a stale .pyc.
+    python = str(REPO / ".venv" / "bin" / "python")
+    compile_all = [python, "-m", "compileall", "-q", "--invalidation-mode", "checked-hash", "functions", "app.py"]
+    subprocess.run(compile_all, cwd=tree, check=True)
+    subprocess.run([python, "-m", "pytest", "-q", "--collect-only", "-p", "no:cacheprovider", *PYTEST_PLUGINS, *tests],
+                   cwd=tree, env=env, check=True, capture_output=True)  # fmt: skip
     init = cosmic("init", "cosmic-ray.toml", str(session), "--force")
     if init.returncode:
         raise SystemExit(f"{module}: cosmic-ray init failed\n{init.stderr}")
