@@ -98,6 +98,7 @@ TARGETS: dict[str, list[str]] = {
         *ORDERS_INTEGRATION,
     ],
     "functions/adapters/mysql_payments.py": [
+        "tests/integration/test_mysql_payments_adapter.py",  # the adapter alone: fast
         "tests/unit/test_money_roundtrip.py",
         "tests/integration/test_payment_worker.py",
         "tests/integration/test_payment_statistics.py",
