@@ -108,6 +108,7 @@ TARGETS: dict[str, list[str]] = {
         *ORDERS_INTEGRATION,
     ],
     "functions/adapters/redis_payments.py": [
+        "tests/integration/test_redis_payments_adapter.py",  # the adapter alone, Redis only: fast
         "tests/integration/test_payment_statistics.py",
         "tests/integration/test_payment_api.py",
     ],
