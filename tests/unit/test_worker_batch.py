@@ -112,12 +112,12 @@ def test_the_lag_is_each_message_s_age_in_seconds_and_never_negative() -> None:
     now_ms = int(time.time() * 1000)
     handle_batch(
         "orders",
-        event(record("old", "a", sent_ms=now_ms - 1_000_000), record("skewed", "b", sent_ms=now_ms + 60_000)),
+        event(record("old", "a", sent_ms=now_ms - 1_000_500), record("skewed", "b", sent_ms=now_ms + 60_000)),
         lambda messages, request_ids: [],
         Metrics(store, emf=False),
     )
     lag = store.fields['surge_worker_lag_seconds_sum{queue="orders"}']
-    assert 1000 <= lag < 1001  # 1000 s old, plus the test's own time; the clock-skewed one counts 0, not less
+    assert 1000.5 <= lag < 1001.5  # 1000.5 s old, plus the test's own time; the clock-skewed one counts 0, not less
     assert store.fields['surge_worker_lag_seconds_bucket{le="0.05",queue="orders"}'] == 1
 
 
