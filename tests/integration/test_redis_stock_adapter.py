@@ -169,6 +169,9 @@ def test_sold_out_and_best_sellers_honour_their_limits(stock: RedisStock) -> Non
     assert stock.sold_out(10) == (2, [1, 2])
     count, some = stock.sold_out(1)
     assert count == 2 and len(some) == 1
+    stock.load(Product(3, "SKU-3", "Three", 100, 9))
+    order(stock, (3, 1))
+    assert stock.best_sellers(3) == [(1, 5, 0), (2, 3, 0), (3, 1, 8)]
     assert stock.best_sellers(2) == [(1, 5, 0), (2, 3, 0)]
     assert stock.best_sellers(1) == [(1, 5, 0)]
 
@@ -188,8 +191,10 @@ def test_a_loader_waits_for_the_lock_its_holder_releases(stock: RedisStock, redi
     holder = client.lock(f"{prefix}lock:product:1", timeout=5, thread_local=False)  # released by a timer thread
     assert holder.acquire()
     threading.Timer(0.2, holder.release).start()
+    started = time.monotonic()
     with stock.lock(1):
         pass  # got it once the holder let go
+    assert time.monotonic() - started < 0.8  # it polls often: a loader is not kept waiting for long
 
 
 def test_a_loader_gives_up_on_a_busy_lock_after_three_seconds(stock: RedisStock, redis: tuple[Any, str]) -> None:
