@@ -172,7 +172,7 @@ def test_the_request_id_rides_on_the_queued_message(world: World) -> None:
 
 def test_the_request_id_is_never_taken_by_position(world: World) -> None:
     with pytest.raises(TypeError):
-        world.service.checkout(request((1, 1)), "r-1")  # type: ignore[misc]
+        world.service.checkout(request((1, 1)), "r-1")  # type: ignore[call-arg]
 
 
 def test_without_a_clock_the_order_is_accepted_now() -> None:

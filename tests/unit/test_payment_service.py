@@ -162,9 +162,9 @@ def test_a_row_mysql_refuses_fails_alone_and_its_neighbours_are_stored(world: Wo
 
 def test_the_request_id_is_never_taken_by_position(world: World) -> None:
     with pytest.raises(TypeError):
-        world.service.accept(PaymentRequest(100, "EUR"), "r-1")  # type: ignore[misc]
+        world.service.accept(PaymentRequest(100, "EUR"), "r-1")  # type: ignore[call-arg]
     with pytest.raises(TypeError):
-        world.service.store_directly(PaymentRequest(100, "EUR"), "r-1")  # type: ignore[misc]
+        world.service.store_directly(PaymentRequest(100, "EUR"), "r-1")  # type: ignore[call-arg]
 
 
 def test_without_a_clock_the_payment_is_accepted_now() -> None:
