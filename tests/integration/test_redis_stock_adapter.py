@@ -142,8 +142,9 @@ def test_stale_lists_pending_reservations_before_the_bound_up_to_the_limit(
     assert held[1].order is not None and held[1].order.items == old.items
     assert held[1].order.total_cents == old.total_cents and held[1].order.accepted_ms == old.accepted_ms
     assert [h.order_id for h in stock.stale(ACCEPTED_MS, limit=1)] == [older.id]
-    client.hset(f"{prefix}order:{old.id}", "status", "confirmed")  # settled meanwhile: nothing to give back
-    assert stock.stale(ACCEPTED_MS, limit=10)[1] == Held(old.id, False, None)
+    for settled in ("confirmed", "rejected"):  # settled meanwhile: nothing to give back
+        client.hset(f"{prefix}order:{old.id}", "status", settled)
+        assert stock.stale(ACCEPTED_MS, limit=10)[1] == Held(old.id, False, None)
     stock.forget([])
     stock.forget([older.id, old.id])
     assert [h.order_id for h in stock.stale(ACCEPTED_MS, limit=10)] == [claimed.id]
@@ -159,6 +160,8 @@ def test_load_tells_before_and_after_and_only_overwrites_when_forced(stock: Redi
     assert stock.load(Product(3, "SKU-3", "Three", 100, 7)) == (None, 7)
     assert stock.load(Product(3, "SKU-3", "Three", 100, 9)) == (7, 7)
     assert stock.load(Product(3, "SKU-3", "Three", 100, 9), force=True) == (7, 9)
+    assert stock.load_many([Product(3, "SKU-3", "Three", 100, 5)]) == [(9, 9)]  # not forced unless asked
+    assert stock.load(Product(3, "SKU-3", "Three", 100, 9), force=True) == (9, 9)
     assert stock.load(Product(4, "SKU-4", "Four", 100, 0)) == (None, 0)
     assert stock.load(Product(4, "SKU-4", "Four", 100, 0), force=True) == (0, 0)  # sold out is not unknown
 
