@@ -153,8 +153,15 @@ def copy_tree(dest: Path) -> None:
         (dest / venv).symlink_to((REPO / venv).resolve())
 
 
+# A mutant can turn a bounded loop into one over millions of items (``-(-n // 60)`` made
+# ``-(+n // 60)`` in a range): capped, it dies of MemoryError in a moment instead of eating
+# the machine's memory until its timeout. The suite needs far less than this.
+MEMORY_CAP_BYTES = 4 * 2**30
+
+
 def config(module: str, tests: list[str], timeout: float) -> str:
-    command = " ".join([str(REPO / ".venv" / "bin" / "python"), "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
+    command = " ".join(["prlimit", f"--as={MEMORY_CAP_BYTES}", "--",
+                        str(REPO / ".venv" / "bin" / "python"), "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
                         *PYTEST_PLUGINS, *tests])  # fmt: skip
     return "\n".join([
         "[cosmic-ray]",
