@@ -93,7 +93,8 @@ def test_minute_aggregates_cover_only_the_whole_minutes_of_the_span(counters: Re
         ("EUR", MINUTE),
         ("EUR", MINUTE + 1),
     }
-    assert counters.minute_aggregates(start + 1, start + 60) == {}
+    assert counters.minute_aggregates(start + 1, start + 60) == {}  # the minute's first second is outside
+    assert counters.minute_aggregates(start, start + 58) == {}  # its last second is outside
 
 
 def test_a_minute_is_overwritten_from_mysql_or_emptied(counters: RedisPaymentCounters, redis: tuple[Any, str]) -> None:
