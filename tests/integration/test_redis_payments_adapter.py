@@ -106,12 +106,14 @@ def test_a_minute_is_overwritten_from_mysql_or_emptied(counters: RedisPaymentCou
         MINUTE,
         [
             SecondBucket("USD", start + 3, Aggregate(2, 300, 100, 200)),
+            SecondBucket("USD", start + 10, Aggregate()),  # an empty second: zeros, read as no payment
             SecondBucket("USD", start + 59, Aggregate(1, 5, 5, 5)),
         ],
     )
     minute = f"{prefix}stats:pay:USD:{MINUTE}"
     assert client.hgetall(minute) == {
         **{"c:3": "2", "s:3": "300", "mn:3": "100", "mx:3": "200"},
+        **{"c:10": "0", "s:10": "0", "mn:10": "0", "mx:10": "0"},
         **{"c:59": "1", "s:59": "5", "mn:59": "5", "mx:59": "5"},
         **{"c": "3", "s": "305", "mn": "5", "mx": "200"},
     }
