@@ -8,6 +8,7 @@ also returns the adapters behind the services, for tests that look at Redis, SQS
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import redis
@@ -204,12 +205,16 @@ def build(
 
 
 _current: Surge | None = None
+_building = threading.Lock()
 
 
 def surge() -> Surge:
+    """The services, built once on first use (the pollers' first batches arrive together)."""
     global _current
     if _current is None:
-        _current = build(get_settings())
+        with _building:
+            if _current is None:
+                _current = build(get_settings())
     return _current
 
 

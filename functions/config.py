@@ -87,7 +87,10 @@ class Settings:
     metrics_sink: str = ""
     on_lambda: bool = False
     # the local worker process (functions.runtime.workers)
-    pollers_per_queue: int = 2
+    pollers_per_queue: int = 5  # Lambda starts an SQS mapping with five concurrent batches
+    # while batches come back full, a mapping adds pollers up to the function's reserved
+    # concurrency, or up to this many where it sets none
+    pollers_max: int = 10
     # how long a local poller keeps filling a batch; None: each handler's own batching window
     batch_window_seconds: float | None = None
     schedules_enabled: bool = True
@@ -143,6 +146,7 @@ class Settings:
             metrics_sink=_env("METRICS_SINK", "").lower(),
             on_lambda=bool(_env("AWS_LAMBDA_FUNCTION_NAME", "")),
             pollers_per_queue=int(_env("POLLERS_PER_QUEUE", str(cls.pollers_per_queue))),
+            pollers_max=int(_env("POLLERS_MAX", str(cls.pollers_max))),
             batch_window_seconds=float(window) if (window := _env("BATCH_WINDOW_SECONDS", "")) else None,
             schedules_enabled=_env("SCHEDULES", "1") != "0",
             schedule_speedup=float(_env("SCHEDULE_SPEEDUP", str(cls.schedule_speedup))),

@@ -30,8 +30,6 @@ class PaymentCounters(Protocol):
 
     def marker(self, payment_id: str) -> dict[str, Any] | None: ...
 
-    def window(self, first_second: int, last_second: int) -> dict[str, Aggregate]: ...
-
     def replace_seconds(self, currency: str, minute: int, buckets: Sequence[SecondBucket]) -> None: ...
 
     def minute_aggregates(self, first_second: int, last_second: int) -> dict[tuple[str, int], Aggregate]: ...
@@ -110,15 +108,6 @@ class StockGate(Protocol):
 
     def pending(self) -> dict[int, int]:
         """Units reserved per product by orders not yet settled in MySQL."""
-
-    def window(self, first_second: int, last_second: int) -> dict[str, list[int]]:
-        """Per currency: [orders, revenue cents, units] over the window."""
-
-    def best_sellers(self, limit: int) -> list[tuple[int, int, int | None]]:
-        """(product id, units sold, available) for the best-selling products."""
-
-    def sold_out(self, limit: int) -> tuple[int, list[int]]:
-        """How many products are sold out, and up to ``limit`` of their ids."""
 
 
 class OrderStore(Protocol):

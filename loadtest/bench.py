@@ -1,4 +1,4 @@
-"""``./surge bench``: the performance figures of issue 4, measured in one run, with ratios.
+"""``./surge bench``: the performance figures, measured in one run, with ratios.
 
     ./surge bench                    # full run (~6 min): 2 min at max load, the rest shorter
     ./surge bench --max-seconds 20   # quicker
@@ -6,7 +6,7 @@
 Phases (one own stack on free ports, in the ``surge_load`` namespace; see loadtest.harness):
 
 1. SQS emulator ceiling: SendMessageBatch(10) and Receive(10)+DeleteMessageBatch from
-   4 threads each, on a scratch queue of the same emulator.
+   4 threads each, on a scratch queue of the same emulator; its CPU per message at full batches.
 2. ``POST /payment`` at a fixed 550 req/s (the flash-sale profile's rate), worker draining meanwhile,
    ``GET /statistics`` polled 10x a second on its own connection.
 3. ``POST /payment`` at max (closed loop, 64 connections) for ``--max-seconds``, queue
@@ -20,6 +20,8 @@ Phases (one own stack on free ports, in the ``surge_load`` namespace; see loadte
 8. Seed 002's Locust profile (5,500 users spawned at 3,000/s, in phase every 10 s) for
    ``--locust-seconds``: first against a null WSGI app on granian (the floor: Locust and the
    machine alone), then against Surge on a fresh catalogue; p99 ratio to the floor.
+9. Floors: ``POST /payment`` at 550 req/s and at max against ``loadtest.null_app`` and
+   ``loadtest.null_chalice`` on granian: the CPU per request no change to Surge's code can beat.
 
 The RSS of every stack process is read at idle (before phase 2) and each second of the max
 phase (its peak is reported). ``--soak`` runs only ``POST /payment`` at 550 req/s for
@@ -272,8 +274,29 @@ def sqs_ceiling(seconds: float = 5, threads: int = 4) -> dict[str, float]:
     took = run([(send, sent)] * (threads // 2) + [(receive, received)] * (threads // 2), seconds)
     out["send_while_draining_msgs_per_s"] = round(sum(sent) / took)
     out["drained_msgs_per_s_shallow_queue"] = round(sum(received) / took)
+    client.purge_queue(QueueUrl=url)
+    out["emulator_cpu_us_per_message_shallow"] = emulator_cpu_per_message(client, url, body, seconds)
     client.delete_queue(QueueUrl=url)
     return out
+
+
+def emulator_cpu_per_message(client: Any, url: str, body: str, seconds: float) -> float:
+    """The emulator's own CPU per message at its best: 100 messages sent in full batches of
+    10, then received and deleted 10 at a time, over and over on a queue never deeper than
+    100 (one client thread, so no request waits on another)."""
+    meter = CpuMeter()
+    before, moved, stop = meter.read().get("sqs", 0.0), 0, time.monotonic() + seconds
+    entries = [{"Id": str(i), "MessageBody": body} for i in range(10)]
+    while time.monotonic() < stop:
+        for _ in range(10):
+            client.send_message_batch(QueueUrl=url, Entries=entries)
+        while messages := client.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+            client.delete_message_batch(
+                QueueUrl=url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
+            )
+            moved += len(messages)
+    return round((meter.read().get("sqs", 0.0) - before) / max(moved, 1) * 1e6)
 
 
 @contextmanager
@@ -354,8 +377,9 @@ def flash_sale(target: Target, seconds: float, rate: float) -> tuple[Figures, li
 
 
 @contextmanager
-def null_gateway() -> Iterator[str]:
-    """granian serving ``loadtest.null_app`` exactly as it serves the gateway, on a free port."""
+def null_gateway(wsgi_app: str = "loadtest.null_app:application") -> Iterator[str]:
+    """granian serving a null app (``loadtest.null_app``, or ``loadtest.null_chalice``) exactly
+    as it serves the gateway, on a free port."""
     from functions.runtime.emulator import free_port, stop_process
     from functions.runtime.stack import StackOptions, granian_command, wait_healthy
 
@@ -364,9 +388,7 @@ def null_gateway() -> Iterator[str]:
         port=free_port(), gateway_workers=shape.gateway_workers, gateway_threads=shape.gateway_threads
     )
     env = {**os.environ, "GRANIAN_BACKPRESSURE": "16384"}
-    process = subprocess.Popen(
-        granian_command("loadtest.null_app:application", options), env=env, cwd=REPO, start_new_session=True
-    )
+    process = subprocess.Popen(granian_command(wsgi_app, options), env=env, cwd=REPO, start_new_session=True)
     base = f"http://127.0.0.1:{options.port}"
     try:
         if not wait_healthy(f"{base}/health", timeout=60):
@@ -374,6 +396,33 @@ def null_gateway() -> Iterator[str]:
         yield base
     finally:
         stop_process(process, 10)
+
+
+def floors(seconds: float) -> dict[str, Any]:
+    """What no change to Surge's own code can go below, measured like the payments phases:
+    ``POST /payment`` at 550 req/s and at max (64 connections) against the null WSGI app and
+    the null Chalice app on granian; CPU µs per request of that server process."""
+    import psutil
+
+    out: dict[str, Any] = {}
+    for name, wsgi_app in (("wsgi", "loadtest.null_app:application"), ("chalice", "loadtest.null_chalice:application")):
+        with null_gateway(wsgi_app) as null_base:
+            target = Target.of(null_base)
+            server = [p for p in psutil.Process().children(recursive=True) if wsgi_app in " ".join(p.cmdline())]
+            for load, extra in (("550", {"rate": 550}), ("max", {})):
+                before = sum(sum(p.cpu_times()[:2]) for p in server)
+                figures = measure(
+                    f"null {name} {load}", target, lambda: ("POST", "/payment", payment_body()),
+                    connections=CLIENTS, seconds=seconds, **extra,
+                )  # fmt: skip
+                used = sum(sum(p.cpu_times()[:2]) for p in server) - before
+                row = figures.row(202)
+                out[f"{name}_{load}"] = {
+                    "server_cpu_us": round(used / max(row["requests"], 1) * 1e6),
+                    "per_s": row["accepted_per_s"],
+                    "p99_ms": row["p99_ms"],
+                }
+    return out
 
 
 def bursts(base: str, n: int) -> tuple[dict[str, Any], list[str]]:
@@ -464,12 +513,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         target = Target.of(base)
         surge().operator.reset()
         report["rss_idle_mb"] = CpuMeter().rss_mb()
-        say("1/8 SQS emulator ceiling")
+        say("1/9 SQS emulator ceiling")
         phases["sqs_emulator"] = sqs_ceiling()
         payment_ids: list[str] = []
         queue = Settings.from_env().queue_name("payments")
 
-        say("2/8 POST /payment at 550 req/s, statistics polled")
+        say("2/9 POST /payment at 550 req/s, statistics polled")
         sampler = DepthSampler(queue)
         sampler.start()
         fixed, stats = with_statistics_poller(
@@ -484,7 +533,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         phases["statistics_under_550"] = latency(stats)
         harness.wait_drained(timeout=300)
 
-        say(f"3/8 POST /payment at max, {CLIENTS} connections, {args.max_seconds}s")
+        say(f"3/9 POST /payment at max, {CLIENTS} connections, {args.max_seconds}s")
         sampler = DepthSampler(queue)
         sampler.start()
         top, stats = with_statistics_poller(
@@ -504,14 +553,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         phases["payments_max"] = top.row(202)
         phases["statistics_under_max"] = latency(stats)
 
-        say("4/8 POST /payment/direct at max (MySQL inside the request)")
+        say("4/9 POST /payment/direct at max (MySQL inside the request)")
         direct = measure(
             "direct max", target, lambda: ("POST", "/payment/direct", payment_body()), ids=payment_ids,
             connections=CLIENTS, seconds=args.short_seconds,
         )  # fmt: skip
         phases["direct_max"] = direct.row(201)
 
-        say("5/8 the same app under chalice local, 64 connections")
+        say("5/9 the same app under chalice local, 64 connections")
         with chalice_local(REPO / "var" / "log" / "bench-chalice-local.log") as local_base:
             local = measure(
                 "chalice local", Target.of(local_base), lambda: ("POST", "/payment", payment_body()),
@@ -521,7 +570,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         paid = audit_drained(base, {"payment": payment_ids})
         report["audit_payments"] = [c.__dict__ for c in paid.checks]
 
-        say("6/8 flash sale")
+        say("6/9 flash sale")
         surge().operator.reset()
         surge().operator.load_catalogue()
         sale, order_ids = flash_sale(target, seconds=120, rate=550)
@@ -529,13 +578,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         sold = audit_drained(base, {"order": order_ids}, {p.id: p.stock for p in catalogue()})
         report["audit_orders"] = [c.__dict__ for c in sold.checks]
 
-        say(f"7/8 bursts of {args.burst} checkouts at once: sold out (409), then fresh stock (202)")
+        say(f"7/9 bursts of {args.burst} checkouts at once: sold out (409), then fresh stock (202)")
         burst_rows, burst_ids = bursts(base, args.burst)
         phases.update(burst_rows)
         burst_audit = audit_drained(base, {"order": burst_ids}, {p.id: p.stock for p in catalogue()})
         report["audit_burst"] = [c.__dict__ for c in burst_audit.checks]
 
-        say(f"8/8 the flash-sale Locust profile, {args.locust_seconds}s: the floor (null app), then Surge")
+        say(f"8/9 the flash-sale Locust profile, {args.locust_seconds}s: the floor (null app), then Surge")
         with null_gateway() as null_base:
             phases["locust_floor"] = locust_flash_sale(null_base, out / "locust-floor", args.locust_seconds)
         initial = reset_and_load(True)
@@ -544,6 +593,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         phases["locust_flash_sale"]["hot_units_sold"] = units_sold(HOT_PRODUCT_ID, initial or {})
         report["audit_locust"] = [c.__dict__ for c in seed.checks]
         report["audit_ok"] = paid.ok and sold.ok and burst_audit.ok and seed.ok
+
+        say(f"9/9 floors: null WSGI and null Chalice apps on granian, {args.floor_seconds}s at 550 req/s and at max")
+        phases["floors"] = floors(args.floor_seconds)
     report["payments_accepted_total"] = len(payment_ids)
     report["machine"]["load_avg_after"] = [round(x, 2) for x in os.getloadavg()]
     (out / "bench.json").write_text(json.dumps(report, indent=2, default=str))
@@ -699,6 +751,7 @@ def render(report: dict[str, Any]) -> str:
     )  # fmt: skip
     lines = ["| measure | result | target | ratio |", "|---|---|---|---|"]
     lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
+    lines += render_floors(ph)
     lines += ["", "CPU per request (µs) by process group, and the generator's share of the 2 cores:", "",
               "| phase | " + " | ".join(GROUPS) + " | generator share |", "|---" * (len(GROUPS) + 2) + "|"]  # fmt: skip
     for key in ("payments_550", "payments_max", "direct_max", "chalice_local", "flash_sale"):
@@ -724,6 +777,26 @@ def render(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def render_floors(ph: dict[str, Any]) -> list[str]:
+    """The floors below which no change to Surge's own code can bring the CPU per payment."""
+    fl, emulator = ph.get("floors"), ph["sqs_emulator"].get("emulator_cpu_us_per_message_shallow")
+    if not fl or emulator is None:
+        return []
+    wsgi550, wsgimax, ch550, chmax = (fl[k] for k in ("wsgi_550", "wsgi_max", "chalice_550", "chalice_max"))
+    low550, lowmax = (ch550["server_cpu_us"] + emulator) / 1000, (chmax["server_cpu_us"] + emulator) / 1000
+    lines = ["", "Floors in the same run: CPU µs per request of a server that does nothing, and the SQS emulator's",
+             "own CPU per message at full batches of 10 (send, receive, delete) on a shallow queue:", "",
+             "| floor | at 550 req/s | at max (64 conns) |", "|---|---|---|",
+             f"| null WSGI app on granian | {wsgi550['server_cpu_us']} µs | {wsgimax['server_cpu_us']} µs "
+             f"({wsgimax['per_s']:.0f}/s) |",
+             f"| null Chalice route through the local API Gateway on granian | {ch550['server_cpu_us']} µs | "
+             f"{chmax['server_cpu_us']} µs ({chmax['per_s']:.0f}/s) |",
+             f"| SQS emulator, per message | {emulator} µs | {emulator} µs |",
+             f"| a payment can cost no less than (Chalice route + emulator) | {low550:.2f} ms (target <= 0.8 ms) "
+             f"| {lowmax:.2f} ms (target <= 0.6 ms) |"]  # fmt: skip
+    return lines
+
+
 STACK_GROUPS = ["gateway", "worker", "sqs", "mariadbd", "redis-server"]
 GROUPS = ["gateway", "worker", "sqs", "mariadbd", "redis-server", "chalice-local", "generator"]
 
@@ -732,6 +805,7 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="surge bench", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--max-seconds", type=float, default=90, help="length of the max-load phase")
     p.add_argument("--fixed-seconds", type=float, default=30, help="length of the 550 req/s phase")
+    p.add_argument("--floor-seconds", type=float, default=8, help="each floor measurement")
     p.add_argument("--short-seconds", type=float, default=15, help="direct path and chalice local phases")
     p.add_argument("--burst", type=int, default=5500, help="checkouts fired at once in each burst")
     p.add_argument("--locust-seconds", type=int, default=30, help="each flash-sale Locust run (floor, Surge)")

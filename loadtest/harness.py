@@ -66,7 +66,7 @@ class StackShape:
     gateway_workers: int = 1
     gateway_threads: int = 16
     sqs_batch_wait_ms: float = 1.0
-    pollers_per_queue: int = 2
+    pollers_per_queue: int = 5
     sqs_batch_senders: int = 2
 
 

@@ -132,3 +132,8 @@ class Graph:
             if hasattr(part, name):
                 return getattr(part, name)
         raise AttributeError(name)
+
+
+def hot_figures(graph: Graph, first_second: int = 0, last_second: int = 0) -> Any:
+    """What ``GET /statistics`` reads from Redis over [first, last], in its one call."""
+    return graph.adapters.statistics.read(first_second, last_second, False, 5, 10)

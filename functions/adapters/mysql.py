@@ -109,6 +109,9 @@ class MySqlTarget:
             write_timeout=30,
             charset="utf8mb4",
             ssl=target.ssl_context(),
+            # a plain URL means a plain connection: PyMySQL would otherwise build a TLS context
+            # (the system CA store, ~ms of CPU) for every connection and try TLS where offered
+            ssl_disabled=not target.tls,
             init_command="SET time_zone = '+00:00'" if target.session_init else None,
         )
         if target.session_init:

@@ -14,7 +14,6 @@ import redis
 
 from functions.adapters.redis_client import redis_down, script
 from functions.adapters.redis_metrics import metrics_key
-from functions.adapters.redis_window import BucketWindow
 from functions.errors import DependencyDown
 from functions.payments.model import Payment
 from functions.statistics.model import Aggregate, SecondBucket
@@ -29,9 +28,8 @@ class RedisPaymentCounters:
         # keep a minute for as long as any window can still reach it, plus slack
         self._stats_ttl = window_seconds + 300
         self._record = script(client, "record_payment")
-        self.buckets = BucketWindow(
-            client, f"{prefix}stats:pay:", self._currencies_key, ["c:sum", "s:sum", "mn:min", "mx:max"]
-        )
+        self.bucket_prefix = f"{prefix}stats:pay:"  # what RedisStatistics reads
+        self.series_key = self._currencies_key
 
     def _marker_key(self, payment_id: str) -> str:
         return f"{self._prefix}pay:{payment_id}"
@@ -73,16 +71,6 @@ class RedisPaymentCounters:
         except redis.RedisError as exc:
             raise DependencyDown("redis", exc) from exc
         return data or None  # type: ignore[return-value]  # decode_responses=True: replies are str, redis-py types them bytes | str
-
-    MAX_SPAN_SECONDS = 86400
-
-    def window(self, first_second: int, last_second: int) -> dict[str, Aggregate]:
-        if not 0 <= last_second - first_second <= self.MAX_SPAN_SECONDS:
-            raise ValueError(f"window span must be 0-{self.MAX_SPAN_SECONDS} s")
-        return {
-            cur: Aggregate(count, total, low, high)
-            for cur, (count, total, low, high) in self.buckets.read(first_second, last_second).items()
-        }
 
     def minute_aggregates(self, first_second: int, last_second: int) -> dict[tuple[str, int], Aggregate]:
         """Per (currency, minute) totals for whole minutes within the span; for reconcile."""

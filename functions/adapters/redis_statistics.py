@@ -24,13 +24,13 @@ class RedisStatistics:
     def __init__(self, client: redis.Redis, counters: RedisPaymentCounters, stock: RedisStock, reconcile_key: str):
         self._script = script(client, "statistics")
         self._keys = [
-            counters.buckets.series_key,
-            stock.buckets.series_key,
+            counters.series_key,
+            stock.series_key,
             stock.sold_key,
             stock.soldout_key,
             reconcile_key,
         ]
-        self._prefixes = [counters.buckets.key_prefix, stock.buckets.key_prefix, stock.product_prefix]
+        self._prefixes = [counters.bucket_prefix, stock.bucket_prefix, stock.product_prefix]
 
     def read(
         self,

@@ -20,7 +20,6 @@ import redis
 from redis.exceptions import LockError
 
 from functions.adapters.redis_client import script
-from functions.adapters.redis_window import BucketWindow
 from functions.checkout.model import (
     AlreadyReserved,
     Claim,
@@ -61,7 +60,8 @@ class RedisStock:
         self._confirm = script(client, "confirm_order")
         self._claim = script(client, "claim_orders")
         self._load = script(client, "load_stock")
-        self.buckets = BucketWindow(client, f"{prefix}stats:ord:", self._series_key, ["c:sum", "s:sum", "u:sum"])
+        self.bucket_prefix = f"{prefix}stats:ord:"  # what RedisStatistics reads
+        self.series_key = self._series_key
 
     # key names
     def product_key(self, product_id: int) -> str:
@@ -248,30 +248,6 @@ class RedisStock:
         except redis.RedisError as exc:
             raise DependencyDown("redis", exc) from exc
         return {int(k): int(v) for k, v in raw.items()}
-
-    def window(self, first_second: int, last_second: int) -> dict[str, list[int]]:
-        return self.buckets.read(first_second, last_second)
-
-    def best_sellers(self, limit: int) -> list[tuple[int, int, int | None]]:
-        try:
-            top: list[tuple[str, float]] = self._client.zrevrange(  # type: ignore[assignment]  # withscores=True: (member, score) pairs
-                self.sold_key, 0, limit - 1, withscores=True
-            )
-        except redis.RedisError as exc:
-            raise DependencyDown("redis", exc) from exc
-        ids = [int(pid) for pid, _ in top]
-        available = self.available(ids)
-        return [(int(pid), int(sold), available[int(pid)]) for pid, sold in top]
-
-    def sold_out(self, limit: int) -> tuple[int, list[int]]:
-        pipe = self._client.pipeline(transaction=False)
-        pipe.scard(self.soldout_key)
-        pipe.srandmember(self.soldout_key, limit)
-        try:
-            count, some = pipe.execute()
-        except redis.RedisError as exc:
-            raise DependencyDown("redis", exc) from exc
-        return int(count), sorted(int(pid) for pid in some)
 
 
 def _held(order_id: str, marker: dict[str, str]) -> Held:

@@ -9,6 +9,7 @@ DLQ after ``maxReceiveCount`` receives.
 
 from __future__ import annotations
 
+import queue
 import random
 import threading
 import time
@@ -22,13 +23,14 @@ from chalice.local import LambdaContext
 
 from functions.observability import logger
 from functions.runtime.limits import LAMBDA_DEFAULT_MEMORY_MB, LAMBDA_DEFAULT_TIMEOUT_S, FunctionLimits, function_limits
+from functions.runtime.scaling import PollerScaling
 from functions.workers.queues import queue_of
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
-# within a batching window, how long to wait before asking an empty queue again
-# (SQS long polls are whole seconds, too coarse for a window of one)
-WINDOW_POLL_SECONDS = 0.05
+# within a batching window, how long to wait before asking a queue that had fewer messages
+# than asked for again (SQS long polls are whole seconds, too coarse for a window of one)
+WINDOW_POLL_SECONDS = 0.1
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,45 @@ class SqsReachability:
             logger.info("SQS reachable again", extra={"down_s": round(time.monotonic() - since, 1)})
 
 
+class InvocationThread:
+    """One daemon thread that runs a function's invocations one after another, as a warm
+    Lambda environment does: what the handler keeps per thread (its MySQL connection) lives
+    from batch to batch. A daemon, so a handler that never returns cannot hold up an exit.
+
+    >>> invoker = InvocationThread("example")
+    >>> done, outcome = invoker.submit(lambda event, context: event["n"] + 1, {"n": 1}, None)
+    >>> done.wait(5), outcome
+    (True, {'result': 2})
+    >>> invoker.retire()
+    """
+
+    def __init__(self, function: str) -> None:
+        self._function = function
+        self._jobs: queue.SimpleQueue[tuple[Handler, dict[str, Any], Any, threading.Event, dict[str, Any]] | None]
+        self._jobs = queue.SimpleQueue()
+        threading.Thread(target=self._serve, name=f"invoke-{function}", daemon=True).start()
+
+    def submit(self, handler: Handler, event: dict[str, Any], context: Any) -> tuple[threading.Event, dict[str, Any]]:
+        """Queue one invocation; ``done`` is set when ``outcome`` holds its result or error."""
+        done, outcome = threading.Event(), dict[str, Any]()
+        self._jobs.put((handler, event, context, done, outcome))
+        return done, outcome
+
+    def retire(self) -> None:
+        """The thread ends after the invocation it is running (a timed-out one runs on)."""
+        self._jobs.put(None)
+
+    def _serve(self) -> None:
+        logger.thread_safe_append_keys(function=self._function)
+        while (job := self._jobs.get()) is not None:
+            handler, event, context, done, outcome = job
+            try:
+                outcome["result"] = handler(event, context)
+            except BaseException as exc:
+                outcome["error"] = exc
+            done.set()
+
+
 class SqsPoller(threading.Thread):
     """Polls one queue and invokes one handler, until ``stop`` is set.
 
@@ -132,6 +173,7 @@ class SqsPoller(threading.Thread):
         region: str,
         wait_seconds: int = 5,
         reachability: SqsReachability | None = None,
+        scaling: PollerScaling[SqsPoller] | None = None,
     ):
         super().__init__(name=f"poller-{mapping.name}", daemon=True)
         self._client = client
@@ -140,11 +182,13 @@ class SqsPoller(threading.Thread):
         self._region = region
         self._wait = wait_seconds
         self._reachability = reachability or SqsReachability()
+        self._scaling = scaling
         self._url = ""
         self._arn = ""
         self.batches = 0
         self.draining = False
         self.idle = False
+        self._invoker = InvocationThread(mapping.name)
 
     def _resolve(self) -> None:
         """The queue's url and ARN, looked up on first use (SQS may be down at start)."""
@@ -174,38 +218,37 @@ class SqsPoller(threading.Thread):
             return []
         deadline = time.monotonic() + self._mapping.window_seconds
         while len(messages) < self._mapping.batch_size:
-            more = self._receive(self._mapping.batch_size - len(messages), 0)
-            if more:
-                messages.extend(more)
-                continue
+            asked = min(10, self._mapping.batch_size - len(messages))
+            more = self._receive(asked, 0)
+            messages.extend(more)
+            if len(more) == asked:
+                continue  # a full answer: more are waiting
+            # a trickle: wait a little before asking again, so a slow stream fills the batch
+            # in a few receives rather than one receive per message
             remaining = deadline - time.monotonic()
             if remaining <= 0 or self._halt.wait(min(remaining, WINDOW_POLL_SECONDS)):
                 break  # the window has passed, or we are stopping: handle what we have
         return messages
 
     def _invoke(self, event: dict[str, Any]) -> Any:
-        """Run the handler on a thread of its own and wait at most the function's timeout.
+        """Run the handler on this poller's invocation thread and wait at most the function's
+        timeout.
 
-        Past it the batch is abandoned: nothing is deleted, its messages come back after the
-        visibility timeout. Python cannot kill the thread, so unlike Lambda the handler runs
-        on in the background; the workers' idempotent writes make its late work harmless."""
+        The thread lives from batch to batch, like a warm Lambda environment, so what the
+        handler keeps per thread (its MySQL connection) is reused rather than opened per
+        batch. Past the timeout the batch is abandoned: nothing is deleted, its messages come
+        back after the visibility timeout, and the next batch gets a fresh thread (Lambda
+        starts a fresh environment after a timeout). Python cannot kill the old thread, so
+        unlike Lambda the handler runs on in the background; the workers' idempotent writes
+        make its late work harmless."""
         limits = self._mapping.limits
         context = LambdaContext(
             self._mapping.name, memory_size=limits.memory_mb, max_runtime_ms=int(limits.timeout_s * 1000)
         )
-        outcome: dict[str, Any] = {}
-
-        def invoke() -> None:
-            logger.thread_safe_append_keys(function=self._mapping.name)
-            try:
-                outcome["result"] = self._mapping.handler(event, context)
-            except BaseException as exc:
-                outcome["error"] = exc
-
-        thread = threading.Thread(target=invoke, name=f"invoke-{self._mapping.name}", daemon=True)
-        thread.start()
-        thread.join(limits.timeout_s)
-        if thread.is_alive():
+        done, outcome = self._invoker.submit(self._mapping.handler, event, context)
+        if not done.wait(limits.timeout_s):
+            self._invoker.retire()
+            self._invoker = InvocationThread(self._mapping.name)
             logger.error(
                 f"Task timed out after {limits.timeout_s:.2f} seconds; the batch comes back after the visibility"
                 " timeout",
@@ -248,7 +291,7 @@ class SqsPoller(threading.Thread):
         failures = 0
         while not self._halt.is_set():
             try:
-                self.idle = self.run_once() == 0
+                handled = self.run_once()
             except Exception as exc:  # SQS unreachable: back off (logged once per outage)
                 self.idle = False
                 self._halt.wait(self._reachability.failed(self.name, exc, failures))
@@ -256,3 +299,10 @@ class SqsPoller(threading.Thread):
                 continue
             failures = 0
             self._reachability.succeeded()
+            self.idle = handled == 0
+            if self._scaling is not None:
+                if handled >= self._mapping.batch_size:
+                    self._scaling.full_batch()
+                elif self.idle and self._scaling.may_retire(self):
+                    break
+        self._invoker.retire()

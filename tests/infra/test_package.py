@@ -441,7 +441,7 @@ handlers = {
 print(json.dumps({
     "handlers": handlers,
     "store_payments": type(store_payments).__name__,
-    "lua": all(lua_source(name) for name in ("record_payment", "bucket_window", "reserve_stock", "statistics")),
+    "lua": all(lua_source(name) for name in ("record_payment", "reserve_stock", "statistics")),
     "sql": sorted(p.name for p in SQL_DIR.glob("*.sql")),
     "tracer": not tracer.disabled,
     "files": {

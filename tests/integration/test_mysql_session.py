@@ -30,3 +30,13 @@ def test_without_session_init_no_set_is_sent(prepared: Settings) -> None:
         MySqlTarget.from_url(prepared.mysql_url, session_init=False)
     )
     assert (zone, isolation) == (global_zone, global_isolation)
+
+
+def test_a_plain_url_connects_without_tls(prepared: Settings) -> None:
+    """PyMySQL otherwise tries TLS where the server offers it and builds a TLS context
+    (loading the system CA store) for every connection."""
+    conn = MySqlTarget.from_url(prepared.mysql_url).connect(database=False)
+    try:
+        assert conn.ssl is False and getattr(conn, "ctx", None) is None
+    finally:
+        conn.close()

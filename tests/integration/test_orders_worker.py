@@ -11,7 +11,7 @@ from app import app
 from functions.checkout.model import CheckoutRequest, Order
 from functions.workers.batch import batch_response
 from tests.checkout_support import available, confirmed_units, mysql_stock, order_body, order_count
-from tests.support import work_off
+from tests.support import hot_figures, work_off
 
 
 def accept(surge_app: Any, *lines: tuple[int, int]) -> dict[str, Any]:
@@ -52,7 +52,7 @@ def test_guard_rejects_an_order_mysql_cannot_fill_and_gives_the_reservation_back
     assert order_count(surge_app, "rejected") == 1 and confirmed_units(surge_app, 100) == 0
     assert (available(surge_app, 100), available(surge_app, 1001)) == (10, 100)
     assert surge_app.stock.pending() == {}
-    assert surge_app.stock.best_sellers(5) == []
+    assert hot_figures(surge_app).best_sellers == []
 
 
 def test_redelivery_stores_once_and_decrements_once(surge_app: Any) -> None:

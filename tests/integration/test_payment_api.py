@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import queue_depth
+from tests.support import hot_figures, queue_depth
 
 JSON = {"Content-Type": "application/json"}
 
@@ -21,7 +21,7 @@ def post(client: Any, body: Any, headers: dict[str, str] | None = None) -> Any:
 
 def recent(surge_app: Any) -> dict[str, Any]:
     now = int(time.time())
-    return surge_app.counters.window(now - 1199, now)
+    return hot_figures(surge_app, now - 1199, now).payments
 
 
 def nothing_written(settings: Any, surge_app: Any) -> None:

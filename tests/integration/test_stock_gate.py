@@ -9,6 +9,7 @@ from typing import Any
 from functions.checkout.model import AlreadyReserved, Delivery, Item, Missing, Order, Reserved, Short
 from functions.ids import new_id
 from tests.checkout_support import DELIVERY, available
+from tests.support import hot_figures
 
 NOW_MS = int(time.time() * 1000)
 
@@ -34,7 +35,7 @@ def test_multi_item_order_is_all_or_nothing(surge_app: Any) -> None:
     assert isinstance(ok, Reserved) and ok.prices_cents[2] == 49_900
     assert [available(surge_app, p) for p in (100, 1001, 1002)] == [0, 4, 0]
     assert surge_app.stock.pending() == {100: 2, 1001: 1, 1002: 5}
-    assert surge_app.stock.sold_out(10) == (2, [100, 1002])
+    assert hot_figures(surge_app).sold_out == (2, [100, 1002])
 
 
 def test_concurrent_buyers_never_take_stock_below_zero(surge_app: Any) -> None:
@@ -93,8 +94,8 @@ def test_release_gives_back_once_and_confirm_clears_pending(surge_app: Any) -> N
     assert surge_app.stock.marker(rejected_id)["status"] == "rejected"
     assert surge_app.stock.marker(rejected_id)["reason"] == "out of stock"
     assert surge_app.stock.marker(confirmed_id)["status"] == "confirmed"
-    assert surge_app.stock.sold_out(10) == (0, [])
-    assert surge_app.stock.best_sellers(5) == [(100, 3, 2)]
+    assert hot_figures(surge_app).sold_out == (0, [])
+    assert hot_figures(surge_app).best_sellers == [(100, 3, 2)]
 
 
 def test_a_lost_key_is_loaded_net_of_pending_reservations(surge_app: Any) -> None:

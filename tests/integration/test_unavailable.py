@@ -39,7 +39,7 @@ def test_sqs_down_means_503_and_nothing_counted(wired: Any, clean: Any) -> None:
     now = int(time.time())
     from functions.bootstrap import wire
 
-    assert wire(clean)[1].counters.window(now - 1199, now) == {}
+    assert wire(clean)[1].statistics.read(now - 1199, now, False, 0, 0).payments == {}
     assert queue_depth(clean, "payments") == 0
 
 

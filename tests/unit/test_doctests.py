@@ -21,7 +21,6 @@ LIVE = {
     "functions.adapters.redis_metrics",
     "functions.adapters.redis_ratelimit",
     "functions.adapters.redis_stock",
-    "functions.adapters.redis_window",
     "functions.adapters.sqs",
 }
 

@@ -87,3 +87,78 @@ def test_a_batch_within_the_timeout_deletes_its_successes() -> None:
     sqs = FakeSqs(["a", "b"])
     handled = poller(sqs, lambda event, _: {"batchItemFailures": [{"itemIdentifier": "1"}]}, 5).run_once()
     assert handled == 2 and sqs.deleted == ["r0"]
+
+
+def test_batches_run_on_one_warm_thread_and_a_timeout_starts_a_fresh_one() -> None:
+    """Like a warm Lambda environment: what a handler keeps per thread (its MySQL connection)
+    lives from batch to batch; after a timeout the next batch gets a fresh thread."""
+    sqs = FakeSqs(["a", "b", "c", "d"])
+    threads: list[int] = []
+    release = threading.Event()
+
+    def handler(event: dict[str, Any], context: Any) -> None:
+        threads.append(threading.get_ident())
+        if len(threads) == 2:
+            release.wait(5)  # the second batch times out
+
+    mapping = Mapping("fn", "q", 1, 0, handler, FunctionLimits(0.3, 128, None))
+    polling = SqsPoller(sqs, mapping, threading.Event(), "us-east-1", wait_seconds=0)
+    for _ in range(3):
+        assert polling.run_once() == 1
+    release.set()
+    assert threads[0] == threads[1]  # warm: the same thread
+    assert threads[2] != threads[1]  # the timed-out thread was retired
+    assert sqs.deleted == ["r0", "r2"]
+
+
+class LockedSqs(FakeSqs):
+    """FakeSqs for several poller threads at once."""
+
+    def __init__(self, bodies: list[str]):
+        super().__init__(bodies)
+        self._lock = threading.Lock()
+
+    def receive_message(self, MaxNumberOfMessages: int, **kwargs: Any) -> dict[str, Any]:
+        with self._lock:
+            return super().receive_message(MaxNumberOfMessages, **kwargs)
+
+    def delete_message_batch(self, Entries: list[dict[str, str]], **kwargs: Any) -> None:
+        with self._lock:
+            super().delete_message_batch(Entries, **kwargs)
+
+
+def test_a_backlog_adds_pollers_up_to_the_maximum_and_an_empty_queue_retires_them() -> None:
+    """Like Lambda's mapping: full batches (messages waiting) add pollers, one per step, up to
+    the maximum; once the queue is empty the extra pollers stop and the initial ones stay."""
+    from functions.runtime.scaling import PollerScaling
+
+    sqs = LockedSqs([str(n) for n in range(400)])
+    stop = threading.Event()
+    seen: set[int] = set()
+    peak = 0
+
+    def handler(event: dict[str, Any], context: Any) -> None:
+        seen.add(threading.get_ident())
+        time.sleep(0.002)
+
+    mapping = Mapping("fn", "q", 2, 0, handler, FunctionLimits(5, 128, None))
+
+    def start_poller() -> SqsPoller:
+        poller = SqsPoller(sqs, mapping, stop, "us-east-1", wait_seconds=0, scaling=scaling)
+        poller.start()
+        return poller
+
+    scaling: PollerScaling[SqsPoller] = PollerScaling(start_poller, initial=1, maximum=3, step_seconds=0.01)
+    scaling.start()
+    try:
+        deadline = time.monotonic() + 10
+        while len(sqs.deleted) < 400 and time.monotonic() < deadline:
+            peak = max(peak, scaling.size)
+            time.sleep(0.005)
+        while scaling.size > 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        stop.set()
+    assert sorted(sqs.deleted) == sorted(f"r{n}" for n in range(400))  # each message once
+    assert peak == 3 and len(seen) == 3  # scaled up to the maximum, never past it
+    assert scaling.size == 1  # back to the initial poller once the queue is empty

@@ -49,7 +49,7 @@ redis.call('HSET', KEYS[2], 'status', 'pending', 'total_cents', total, 'units', 
 redis.call('EXPIRE', KEYS[2], ARGV[4])
 redis.call('ZADD', KEYS[7], ARGV[2], ARGV[6])
 
--- per-second fields feed the window's edges, the minute totals the rest (see bucket_window.lua)
+-- per-second fields feed the window's edges, the minute totals the rest (see buckets.lib.lua)
 for _, suffix in ipairs({':' .. ARGV[3], ''}) do
   redis.call('HINCRBY', KEYS[3], 'c' .. suffix, 1)
   redis.call('HINCRBY', KEYS[3], 's' .. suffix, total)
