@@ -67,21 +67,6 @@ def test_a_recorded_payment_has_its_marker_its_second_and_its_metrics(
     assert counters.marker(new_id()) is None
 
 
-def test_the_window_reads_seconds_and_refuses_a_span_past_a_day(counters: RedisPaymentCounters) -> None:
-    counters.record(payment(7, 500))
-    counters.record(payment(8, 300, "USD"))
-    first = MINUTE * 60
-    assert counters.window(first + 7, first + 7) == {"EUR": Aggregate(1, 500, 500, 500)}
-    assert counters.window(first, first + 59) == {
-        "EUR": Aggregate(1, 500, 500, 500),
-        "USD": Aggregate(1, 300, 300, 300),
-    }
-    counters.window(first, first + 86_400)  # a day is the limit
-    for last in (first + 86_401, first - 1):
-        with pytest.raises(ValueError):
-            counters.window(first, last)
-
-
 def test_minute_aggregates_cover_only_the_whole_minutes_of_the_span(counters: RedisPaymentCounters) -> None:
     for minute in (MINUTE - 1, MINUTE, MINUTE + 1):
         counters.record(payment(30, 100, minute=minute))
@@ -118,7 +103,7 @@ def test_a_minute_is_overwritten_from_mysql_or_emptied(counters: RedisPaymentCou
         **{"c": "3", "s": "305", "mn": "5", "mx": "200"},
     }
     assert (WINDOW_S + 299) * 1000 < client.pttl(minute) <= (WINDOW_S + 300) * 1000
-    assert counters.window(start, start + 59)["USD"] == Aggregate(3, 305, 5, 200)
+    assert client.smembers(counters.series_key) == {"EUR", "USD"}
     counters.replace_seconds("EUR", MINUTE, [])
     assert client.exists(f"{prefix}stats:pay:EUR:{MINUTE}") == 0
 
@@ -128,7 +113,6 @@ def test_every_method_raises_dependency_down_when_redis_is_unreachable() -> None
     for call in (
         lambda: dead.record(payment(1, 100)),
         lambda: dead.marker(new_id()),
-        lambda: dead.window(0, 60),
         lambda: dead.minute_aggregates(0, 120),
         lambda: dead.replace_seconds("EUR", MINUTE, []),
     ):

@@ -88,7 +88,7 @@ def test_the_marker_and_the_statistics_live_under_their_keys_and_ttls(
     minute = f"{prefix}stats:ord:EUR:{ACCEPTED_MS // 60_000}"
     assert client.hgetall(minute) == {"c:30": "1", "s:30": "2000", "u:30": "2", "c": "1", "s": "2000", "u": "2"}
     assert (WINDOW_S + 299) * 1000 < client.pttl(minute) <= (WINDOW_S + 300) * 1000
-    assert stock.window(ACCEPTED_MS // 1000, ACCEPTED_MS // 1000) == {"EUR": [1, 2000, 2]}
+    assert client.smembers(stock.series_key) == {"EUR"} and stock.bucket_prefix == f"{prefix}stats:ord:"
 
 
 def test_release_gives_back_once_and_takes_the_statistics_back(stock: RedisStock, redis: tuple[Any, str]) -> None:
@@ -108,12 +108,13 @@ def test_the_sweep_releases_only_what_is_older_than_its_bound(stock: RedisStock)
     assert stock.release(placed, "expired", "reservation expired", accepted_before_ms=ACCEPTED_MS + 1) is True
 
 
-def test_confirm_clears_pending_and_keeps_the_units_sold(stock: RedisStock) -> None:
+def test_confirm_clears_pending_and_keeps_the_units_sold(stock: RedisStock, redis: tuple[Any, str]) -> None:
+    client, _ = redis
     placed = order(stock, (1, 2))
     stock.confirm(placed)
     assert stock.pending() == {} and stock.available([1]) == {1: 3}
     assert stock.marker(placed.id)["status"] == "confirmed"  # type: ignore[index]
-    assert stock.best_sellers(1) == [(1, 2, 3)]
+    assert client.zscore(stock.sold_key, "1") == 2  # sold: pending, then confirmed
 
 
 def test_claim_reports_each_known_order_and_skips_unknown_ones(stock: RedisStock) -> None:
@@ -166,17 +167,14 @@ def test_load_tells_before_and_after_and_only_overwrites_when_forced(stock: Redi
     assert stock.load(Product(4, "SKU-4", "Four", 100, 0), force=True) == (0, 0)  # sold out is not unknown
 
 
-def test_sold_out_and_best_sellers_honour_their_limits(stock: RedisStock) -> None:
+def test_the_sold_out_set_and_the_units_sold_follow_reservations(stock: RedisStock, redis: tuple[Any, str]) -> None:
+    client, _ = redis
     order(stock, (1, 5))
-    order(stock, (2, 3))
-    assert stock.sold_out(10) == (2, [1, 2])
-    count, some = stock.sold_out(1)
-    assert count == 2 and len(some) == 1
-    stock.load(Product(3, "SKU-3", "Three", 100, 9))
-    order(stock, (3, 1))
-    assert stock.best_sellers(3) == [(1, 5, 0), (2, 3, 0), (3, 1, 8)]
-    assert stock.best_sellers(2) == [(1, 5, 0), (2, 3, 0)]
-    assert stock.best_sellers(1) == [(1, 5, 0)]
+    placed = order(stock, (2, 1))
+    assert client.smembers(stock.soldout_key) == {"1"}
+    assert client.zrange(stock.sold_key, 0, -1, withscores=True) == [("2", 1.0), ("1", 5.0)]
+    stock.release(placed, "rejected", "")
+    assert client.zscore(stock.sold_key, "2") is None  # given back: no longer among the units sold
 
 
 def test_the_product_lock_is_held_by_one_at_a_time(stock: RedisStock, redis: tuple[Any, str]) -> None:
@@ -226,8 +224,6 @@ def test_every_method_raises_dependency_down_when_redis_is_unreachable() -> None
         lambda: dead.load(Product(1, "S", "N", 100, 1)),
         lambda: dead.available([1]),
         lambda: dead.pending(),
-        lambda: dead.best_sellers(1),
-        lambda: dead.sold_out(1),
     ]
     for call in calls:
         with pytest.raises(DependencyDown):
