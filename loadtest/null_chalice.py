@@ -1,14 +1,19 @@
 """A Chalice app that does nothing, served through Surge's own local API Gateway.
 
 Served by granian exactly as the gateway is (``loadtest.bench`` starts it): ``POST /payment``
-answers 202 with an id and ``GET /health`` 200, and nothing else happens — no Redis, no SQS.
-What a request costs here is the floor of any Chalice route on this machine: granian, the
-WSGI hand-off, Chalice's LocalGateway (the Lambda proxy event and context) and Chalice's
-routing. ``loadtest.null_app`` is the same without Chalice.
+answers 202 with an id and ``GET /health`` 200. What a request costs here is the floor of any
+Chalice route on this machine: granian, the WSGI hand-off, Chalice's LocalGateway (the Lambda
+proxy event and context) and Chalice's routing. ``loadtest.null_app`` is the same without Chalice.
+
+``NULL_WORK`` adds, one at a time, the round trips a real ``POST /payment`` makes, so
+``loadtest.gateway_parts`` can price each: ``redis`` (one EVALSHA), ``sqs`` (one SendMessage
+to ``NULL_SQS_QUEUE`` at ``SQS_ENDPOINT_URL``), ``batch`` (the same through the gateway's
+BatchingSender), or several joined by ``+``.
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from chalice import Chalice, Response
@@ -17,10 +22,28 @@ from functions.runtime.gateway import WsgiGateway
 
 app = Chalice(app_name="surge-null")
 ACCEPTED = '{"id":"00000000000000000000000000","status":"accepted"}'
+WORK = set(filter(None, os.environ.get("NULL_WORK", "").split("+")))
+steps: list[Any] = []
+
+if "redis" in WORK:
+    import redis
+
+    _script = redis.Redis.from_url(os.environ["REDIS_URL"]).register_script("return redis.call('INCR', KEYS[1])")
+    _key = f"{os.environ.get('REDIS_PREFIX', '')}null-chalice:count"
+    steps.append(lambda: _script(keys=[_key]))
+if WORK & {"sqs", "batch"}:
+    from functions.adapters.sqs import BatchingSender, SqsQueue, sqs_client
+
+    _queue = SqsQueue(sqs_client(os.environ["SQS_ENDPOINT_URL"], "us-east-1", wire=True))  # as the gateway
+    _sender = BatchingSender(_queue, 1.0, 2) if "batch" in WORK else _queue
+    _name = os.environ["NULL_SQS_QUEUE"]
+    steps.append(lambda: _sender.send(_name, '{"type": "null"}'))
 
 
 @app.route("/payment", methods=["POST"])
 def payment() -> Response:
+    for step in steps:
+        step()
     return Response(body=ACCEPTED, status_code=202, headers={"Content-Type": "application/json"})
 
 
