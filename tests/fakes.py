@@ -52,6 +52,12 @@ from functions.ports import (
 from functions.statistics.model import Aggregate, SecondBucket, StatisticsRead
 
 
+def _wire(text: str) -> str:
+    """A string as a client library decodes it from Redis or MySQL: equal to a literal, never
+    the same object (code comparing statuses with ``is`` would pass on the fakes otherwise)."""
+    return "".join(list(text))
+
+
 def _utc(ms: int) -> datetime:
     """Naive UTC, as MySQL gives times back."""
     return datetime.fromtimestamp(ms / 1000, UTC).replace(tzinfo=None)
@@ -290,7 +296,7 @@ class FakeStockGate(_Dependency):
         self._reach()
         if order_id in self.markers:
             marker = self.markers[order_id]
-            return AlreadyReserved(marker["status"], int(marker["total_cents"]))
+            return AlreadyReserved(_wire(marker["status"]), int(marker["total_cents"]))
         for item in items:
             if item.product_id not in self.products:
                 return Missing(item.product_id)
@@ -362,7 +368,7 @@ class FakeStockGate(_Dependency):
                 continue
             if marker["status"] == "pending":
                 marker["claimed"] = "1"
-            claims[oid] = Claim(marker["status"], marker.get("reason"))
+            claims[oid] = Claim(_wire(marker["status"]), marker.get("reason"))
         return claims
 
     def stale(self, accepted_before_ms: int, limit: int) -> list[Held]:
@@ -465,7 +471,8 @@ class FakeOrderStore(_Dependency):
                 reason = refused.get(order.id)  # the sweep gave its units back: nothing taken
                 decided = Settlement(order.id, "rejected", reason) if reason else self._decide(order)
                 self.orders[order.id] = (order, decided)
-            settlements.append(self.orders[order.id][1])
+            settled = self.orders[order.id][1]
+            settlements.append(Settlement(settled.order_id, _wire(settled.status), settled.reason))
         return settlements
 
     def existing(self, order_ids: Sequence[str]) -> set[str]:

@@ -18,9 +18,11 @@ same to ``var/mutate/report.md``, and exits 1 when fewer than ``--target`` % are
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import time
@@ -37,7 +39,8 @@ ORDERS_INTEGRATION = [
     "tests/integration/test_checkout_api.py",
     "tests/integration/test_stock_gate.py",
 ]
-# module -> the tests that guard it (fast ones first: pytest stops at the first failure).
+# module -> the tests that guard it. Unit tests on the fakes first, then the integration tests:
+# pytest stops at the first failure, so most mutants die in the unit tests within a second.
 # The workers' entrypoints (functions/workers/orders.py, payments.py) are one line each that
 # hands the batch to their service's step; the services below are mutated instead.
 TARGETS: dict[str, list[str]] = {
@@ -51,17 +54,24 @@ TARGETS: dict[str, list[str]] = {
         "tests/integration/test_reservation_sweep.py",
     ],
     "functions/payments/model.py": [
+        "tests/unit/test_payment_model.py",
+        "tests/unit/test_payment_service.py",
+        "tests/unit/test_worker_batch.py",
         "tests/unit/test_money_roundtrip.py",
         "tests/integration/test_payment_worker.py",
         "tests/integration/test_payment_api.py",
     ],
     "functions/checkout/model.py": [
         "tests/unit/test_checkout_model.py",
-        "tests/unit/test_money_roundtrip.py",
+        "tests/unit/test_checkout_service.py",
         "tests/unit/test_orders_worker_failures.py",
+        "tests/unit/test_reservation_sweep.py",
+        "tests/unit/test_money_roundtrip.py",
         *ORDERS_INTEGRATION,
     ],
     "functions/payments/service.py": [
+        "tests/unit/test_payment_service.py",
+        "tests/unit/test_worker_batch.py",
         "tests/integration/test_payment_api.py",
         "tests/integration/test_payment_worker.py",
         "tests/integration/test_poison_isolation.py",
@@ -69,26 +79,44 @@ TARGETS: dict[str, list[str]] = {
     ],
     # the checkout service holds the orders worker's step (settle_batch) too
     "functions/checkout/service.py": [
+        "tests/unit/test_checkout_service.py",
         "tests/unit/test_orders_worker_failures.py",
         "tests/unit/test_reservation_sweep.py",
         *ORDERS_INTEGRATION,
     ],
     "functions/workers/batch.py": [
+        "tests/unit/test_worker_batch.py",
         "tests/integration/test_payment_worker.py",
         "tests/integration/test_orders_worker.py",
     ],
-    "functions/adapters/mysql_orders.py": ORDERS_INTEGRATION,
+    # the adapters' behaviour lives in Redis and MariaDB: their tests are integration tests,
+    # the adapter's own docstring examples against the real services first
+    "functions/adapters/mysql_orders.py": [
+        "tests/integration/test_mysql_orders_adapter.py",  # the adapter alone: fast
+        "tests/unit/test_money_roundtrip.py",
+        "tests/integration/test_adapter_examples.py",
+        *ORDERS_INTEGRATION,
+    ],
     "functions/adapters/mysql_payments.py": [
+        "tests/integration/test_mysql_payments_adapter.py",  # the adapter alone: fast
         "tests/unit/test_money_roundtrip.py",
         "tests/integration/test_payment_worker.py",
         "tests/integration/test_payment_statistics.py",
     ],
-    "functions/adapters/redis_stock.py": ORDERS_INTEGRATION,
+    "functions/adapters/redis_stock.py": [
+        "tests/integration/test_redis_stock_adapter.py",  # the adapter alone, Redis only: fast
+        *ORDERS_INTEGRATION,
+    ],
     "functions/adapters/redis_payments.py": [
+        "tests/integration/test_redis_payments_adapter.py",  # the adapter alone, Redis only: fast
         "tests/integration/test_payment_statistics.py",
         "tests/integration/test_payment_api.py",
     ],
 }
+# Every pytest plugin the venv holds loads at start-up unless told not to (schemathesis alone
+# costs ~2 s, paid again by each mutant); the suite needs only hypothesis's.
+PYTEST_ENV = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+PYTEST_PLUGINS = ["-p", "hypothesispytest"]
 
 
 @dataclass
@@ -98,6 +126,7 @@ class Outcome:
     survived: list[str]  # diffs
     other: int  # incompetent (the mutant cannot run) or skipped
     seconds: float
+    type_only: int = 0  # mutants inside annotations, not run (see skip_type_only)
 
     @property
     def total(self) -> int:
@@ -124,9 +153,16 @@ def copy_tree(dest: Path) -> None:
         (dest / venv).symlink_to((REPO / venv).resolve())
 
 
+# A mutant can turn a bounded loop into one over millions of items (``-(-n // 60)`` made
+# ``-(+n // 60)`` in a range): capped, it dies of MemoryError in a moment instead of eating
+# the machine's memory until its timeout. The suite needs far less than this.
+MEMORY_CAP_BYTES = 4 * 2**30
+
+
 def config(module: str, tests: list[str], timeout: float) -> str:
-    command = " ".join([str(REPO / ".venv" / "bin" / "python"), "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
-                        *tests])  # fmt: skip
+    command = " ".join(["prlimit", f"--as={MEMORY_CAP_BYTES}", "--",
+                        str(REPO / ".venv" / "bin" / "python"), "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
+                        *PYTEST_PLUGINS, *tests])  # fmt: skip
     return "\n".join([
         "[cosmic-ray]",
         f"module-path = {json.dumps(module)}",
@@ -138,6 +174,44 @@ def config(module: str, tests: list[str], timeout: float) -> str:
         'name = "local"',
         "",
     ])  # fmt: skip
+
+
+def annotation_spans(source: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """(start, end) (line, column) of every annotation: parameters, returns, annotated names."""
+    spans = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.arg):
+            annotation = node.annotation
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            annotation = node.returns
+        elif isinstance(node, ast.AnnAssign):
+            annotation = node.annotation
+        else:
+            continue
+        if annotation is not None and annotation.end_lineno is not None and annotation.end_col_offset is not None:
+            start = (annotation.lineno, annotation.col_offset)
+            spans.append((start, (annotation.end_lineno, annotation.end_col_offset)))
+    return spans
+
+
+def skip_type_only(session: Path, source: str) -> int:
+    """Mark the mutants inside annotations as skipped; how many.
+
+    Every module starts with ``from __future__ import annotations``: an annotation is a
+    string nobody evaluates at run time, so ``str | None`` made ``str & None`` changes no
+    behaviour (mypy, not a test, checks annotations). Cosmic Ray runs only the mutants
+    without a result.
+    """
+    spans = annotation_spans(source)
+    with sqlite3.connect(session) as db:
+        specs = db.execute("SELECT job_id, start_pos_row, start_pos_col, end_pos_row, end_pos_col FROM mutation_specs")
+        jobs = [(job,) for job, *pos in specs if any(a <= (pos[0], pos[1]) and (pos[2], pos[3]) <= b for a, b in spans)]
+        db.executemany(
+            "INSERT OR REPLACE INTO work_results (worker_outcome, output, test_outcome, diff, job_id) "
+            "VALUES ('SKIPPED', NULL, NULL, NULL, ?)",
+            jobs,
+        )
+    return len(jobs)
 
 
 def mutate(module: str, tests: list[str], env: dict[str, str], timeout: float) -> Outcome:
@@ -152,10 +226,22 @@ def mutate(module: str, tests: list[str], env: dict[str, str], timeout: float) -
         binary = str(MUTATE_BIN / "cosmic-ray")
         return subprocess.run([binary, *args], cwd=tree, env=env, capture_output=True, text=True)
 
+    # Cosmic Ray runs each mutant's tests with PYTHONDONTWRITEBYTECODE: without bytecode made
+    # once here, every run compiles every module (and pytest rewrites every test) again.
+    # Hash-checked, so the mutated module is never run from a stale .pyc.
+    python = str(REPO / ".venv" / "bin" / "python")
+    compile_all = [python, "-m", "compileall", "-q", "--invalidation-mode", "checked-hash", "functions", "app.py"]
+    subprocess.run(compile_all, cwd=tree, check=True)
+    subprocess.run([python, "-m", "pytest", "-q", "--collect-only", "-p", "no:cacheprovider", *PYTEST_PLUGINS, *tests],
+                   cwd=tree, env=env, check=True, capture_output=True)  # fmt: skip
     init = cosmic("init", "cosmic-ray.toml", str(session), "--force")
     if init.returncode:
         raise SystemExit(f"{module}: cosmic-ray init failed\n{init.stderr}")
     subprocess.run([str(MUTATE_BIN / "cr-filter-pragma"), str(session)], cwd=tree, env=env, check=True)
+    source = (tree / module).read_text()
+    if "from __future__ import annotations" not in source:
+        raise SystemExit(f"{module}: its annotations are evaluated at run time; mutate them too")
+    type_only = skip_type_only(session, source)
     baseline = cosmic("baseline", "cosmic-ray.toml")
     if baseline.returncode:
         raise SystemExit(f"{module}: the tests fail without any mutation\n{baseline.stdout[-3000:]}")
@@ -172,18 +258,21 @@ def mutate(module: str, tests: list[str], env: dict[str, str], timeout: float) -
             survived.append(result.get("diff") or json.dumps(item))
         else:
             other += 1
+    other -= type_only
     shutil.rmtree(tree / "functions")  # keep the session and config, not the copy
-    return Outcome(module, killed, survived, other, time.monotonic() - started)
+    return Outcome(module, killed, survived, other, time.monotonic() - started, type_only)
 
 
 def report(outcomes: list[Outcome], target: float) -> str:
-    lines = ["| module | mutants | killed | survived | score |", "|---|---|---|---|---|"]
+    lines = ["| module | mutants | killed | survived | score | in annotations (not run) |", "|---|---|---|---|---|---|"]
     for o in outcomes:
-        lines.append(f"| `{o.module}` | {o.total} | {o.killed} | {len(o.survived)} | {o.score:.1f} % |")
+        lines.append(f"| `{o.module}` | {o.total} | {o.killed} | {len(o.survived)} | {o.score:.1f} % | {o.type_only} |")
     killed = sum(o.killed for o in outcomes)
     total = sum(o.total for o in outcomes)
     overall = 100.0 * killed / total if total else 100.0
-    lines.append(f"| **all** | {total} | {killed} | {total - killed} | **{overall:.1f} %** (target {target:.0f} %) |")
+    skipped = sum(o.type_only for o in outcomes)
+    score = f"**{overall:.1f} %** (target {target:.0f} %)"
+    lines.append(f"| **all** | {total} | {killed} | {total - killed} | {score} | {skipped} |")
     for o in outcomes:
         for diff in o.survived:
             lines += ["", f"Survivor in `{o.module}`:", "```diff", diff.strip(), "```"]
@@ -210,14 +299,15 @@ def main(argv: list[str] | None = None) -> int:
     WORK.mkdir(parents=True, exist_ok=True)
     port = free_port()
     emulator = start_ministack(port, WORK / "ministack.log")
-    env = {**os.environ, "SQS_ENDPOINT_URL": f"http://127.0.0.1:{port}"}
+    env = {**os.environ, **PYTEST_ENV, "SQS_ENDPOINT_URL": f"http://127.0.0.1:{port}"}
     outcomes: list[Outcome] = []
     try:
         for module in args.modules or list(TARGETS):
             outcome = mutate(module, TARGETS[module], env, args.timeout)
             outcomes.append(outcome)
-            print(f"{module}: {outcome.killed}/{outcome.total} killed ({outcome.score:.1f} %), "
-                  f"{outcome.other} not run, {outcome.seconds:.0f} s", flush=True)  # fmt: skip
+            o = outcome
+            print(f"{module}: {o.killed}/{o.total} killed ({o.score:.1f} %), {o.other} not run, "
+                  f"{o.type_only} in annotations, {o.seconds:.0f} s", flush=True)  # fmt: skip
     finally:
         stop_process(emulator, timeout=10)
         if outcomes:

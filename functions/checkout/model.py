@@ -35,10 +35,6 @@ class Product:
     price_cents: int
     stock: int
 
-    @property
-    def price(self) -> str:
-        return format_cents(self.price_cents)
-
 
 @dataclass(frozen=True)
 class Item:

@@ -3,14 +3,18 @@ queued before the 202, idempotent retries, status, and the worker's settle step.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Mapping, Sequence
+
 import pytest
 
-from functions.checkout.model import CheckoutRequest, Delivery, Item, Order, Product
+from functions.checkout.model import CheckoutRequest, Delivery, Item, Missing, Order, Product, Reservation, Settlement
 from functions.checkout.service import CheckoutService
-from functions.errors import DependencyDown, NotFound, OutOfStock
+from functions.errors import DependencyDown, NotFound, OutOfStock, ServiceUnavailable
 from functions.idempotency import id_for_key
 from functions.ids import new_id
-from tests.fakes import FakeIdempotency, FakeOrderStore, FakeQueue, FakeStockGate
+from tests.fakes import FakeIdempotency, FakeOrderStore, FakeQueue, FakeStockGate, count_calls, fail_next
+from tests.logs import captured_logs
 
 NOW_MS = 1_767_225_600_000
 QUEUE = "t-orders"
@@ -159,3 +163,164 @@ def test_a_product_is_shown_from_redis_and_loaded_when_missing(world: World) -> 
     }
     with pytest.raises(NotFound):
         world.service.product(12345)
+
+
+def test_the_request_id_rides_on_the_queued_message(world: World) -> None:
+    world.service.checkout(request((1, 1)), request_id="r-1")
+    assert world.queue.sent[0].attributes == {"request_id": "r-1"}
+
+
+def test_the_request_id_is_never_taken_by_position(world: World) -> None:
+    with pytest.raises(TypeError):
+        world.service.checkout(request((1, 1)), "r-1")  # type: ignore[call-arg]
+
+
+def test_without_a_clock_the_order_is_accepted_now() -> None:
+    stock, queue, orders = FakeStockGate(), FakeQueue(), FakeOrderStore()
+    stock.put(1, 5)
+    service = CheckoutService(stock, queue, orders, FakeIdempotency(), QUEUE, "EUR")
+    before = int(time.time() * 1000)
+    service.checkout(request((1, 1)), request_id="r-1")
+    [order] = [Order.from_message(body) for body in queue.bodies(QUEUE)]
+    assert before <= order.accepted_ms <= int(time.time() * 1000)
+
+
+class LosingStockGate(FakeStockGate):
+    """Redis loses the product again right after each load, ``losses`` times."""
+
+    def __init__(self, losses: int) -> None:
+        super().__init__()
+        self.losses = losses
+
+    def reserve(self, order_id: str, items: Sequence[Item], currency: str, accepted_ms: int) -> Reservation:
+        if self.losses > 0:
+            self.losses -= 1
+            self.products.pop(items[0].product_id, None)
+            return Missing(items[0].product_id)
+        return super().reserve(order_id, items, currency, accepted_ms)
+
+
+def losing_world(losses: int) -> World:
+    world = World()
+    world.stock = LosingStockGate(losses)
+    world.stock.put(1, 5, 1_000)
+    world.service = CheckoutService(
+        world.stock, world.queue, world.orders, FakeIdempotency(), QUEUE, "EUR", clock_ms=lambda: NOW_MS
+    )
+    return world
+
+
+def test_a_product_lost_twice_while_loading_is_still_reserved_on_the_third_round() -> None:
+    world = losing_world(losses=2)
+    assert world.service.checkout(request((1, 1)), request_id="r-1")["status"] == "pending"
+
+
+def test_a_product_lost_on_every_round_is_a_503_after_three_rounds() -> None:
+    world = losing_world(losses=100)
+    reserves = count_calls(world.stock, "reserve")
+    with pytest.raises(ServiceUnavailable) as raised:
+        world.service.checkout(request((1, 1)), request_id="r-1")
+    assert reserves == [3] and raised.value.retry_after == 1 and world.queue.sent == []
+
+
+def test_a_retry_of_a_settled_order_answers_its_status_and_queues_nothing(world: World) -> None:
+    confirmed = world.service.checkout(request((100, 1)), request_id="r-1", idempotency_key="k-confirmed")
+    world.orders.catalogue[1] = Product(1, "SKU-1", "P1", 1_000, 0)  # MySQL has none: rejected
+    rejected = world.service.checkout(request((1, 1)), request_id="r-2", idempotency_key="k-rejected")
+    assert world.settle() == []
+    world.queue.sent.clear()
+    # the keyed answers were lost (the first attempts never answered): the stock gate still knows the orders
+    again = CheckoutService(world.stock, world.queue, world.orders, FakeIdempotency(), QUEUE, "EUR")
+    for key, first, status, line in (
+        ("k-confirmed", confirmed, "confirmed", (100, 1)),
+        ("k-rejected", rejected, "rejected", (1, 1)),
+    ):
+        retry = again.checkout(request(line), request_id="r-3", idempotency_key=key)
+        assert retry == {"order_id": first["order_id"], "status": status, "total": first["total"]}
+    assert world.queue.sent == []
+
+
+def test_a_retry_while_the_marker_lost_its_lines_is_a_503(world: World) -> None:
+    order_id = id_for_key("checkout", "cart-9")
+    world.stock.reserve(order_id, (Item(100, 1),), "EUR", NOW_MS)
+    world.stock.markers[order_id]["items"] = ""  # the worker is settling it right now
+    with pytest.raises(ServiceUnavailable) as raised:
+        world.service.checkout(request((100, 1)), request_id="r-2", idempotency_key="cart-9")
+    assert raised.value.retry_after == 1
+
+
+def test_with_sqs_and_redis_down_the_client_hears_about_sqs(world: World) -> None:
+    world.queue.down = True
+    fail_next(world.stock, "release")
+    with pytest.raises(DependencyDown) as raised:
+        world.service.checkout(request((100, 1)), request_id="r-1")
+    assert raised.value.dependency == "sqs"
+
+
+def test_a_bad_order_id_is_not_found_naming_at_most_40_characters(world: World) -> None:
+    with pytest.raises(NotFound) as raised:
+        world.service.status("x" * 100)
+    assert str(raised.value) == f"no order with id {'x' * 40!r}"
+
+
+def test_a_product_redis_cannot_keep_is_a_503(world: World) -> None:
+    class Forgetful(FakeStockGate):
+        def load(self, product: Product, force: bool = False) -> tuple[int | None, int]:
+            return None, product.stock  # answered, but the key is gone again
+
+    world.stock = Forgetful()
+    world.service = CheckoutService(world.stock, world.queue, world.orders, FakeIdempotency(), QUEUE, "EUR")
+    with pytest.raises(ServiceUnavailable) as raised:
+        world.service.product(100)
+    assert raised.value.retry_after == 1
+
+
+class ShortAnsweringStore(FakeOrderStore):
+    def store(self, orders: Sequence[Order], refused: Mapping[str, str] | None = None) -> list[Settlement]:
+        return super().store(orders, refused)[:-1]
+
+
+def test_a_store_answering_for_fewer_orders_than_it_got_is_an_error(world: World) -> None:
+    world.service.checkout(request((100, 1)), request_id="r-1")
+    world.service.checkout(request((1, 1)), request_id="r-2")
+    world.orders = ShortAnsweringStore()
+    with pytest.raises(ValueError):
+        CheckoutService(world.stock, world.queue, world.orders, FakeIdempotency(), QUEUE, "EUR").settle_batch(
+            [(f"m{n}", body) for n, body in enumerate(world.queue.bodies(QUEUE))]
+        )
+
+
+def test_settling_logs_each_order_with_its_request_id_and_the_batch_at_info(world: World) -> None:
+    world.orders.catalogue[1] = Product(1, "SKU-1", "P1", 1_000, 0)  # MySQL has none: rejected
+    world.service.checkout(request((100, 1)), request_id="r-confirmed")
+    world.service.checkout(request((1, 1)), request_id="r-rejected")
+    [confirmed, rejected] = world.queue.bodies(QUEUE)
+    with captured_logs("DEBUG") as lines:
+        world.service.settle_batch([("m1", confirmed), ("m2", rejected)])
+    levels = {line["message"]: (line["level"], line.get("correlation_id")) for line in lines}
+    assert levels["order confirmed"] == ("DEBUG", "r-confirmed")
+    assert levels["order rejected"] == ("WARNING", "r-rejected")
+    assert levels["order batch settled"][0] == "INFO"
+
+
+def test_a_batch_of_only_malformed_messages_logs_no_batch_line(world: World) -> None:
+    with captured_logs("DEBUG") as lines:
+        assert world.service.settle_batch([("bad", "{}")]) == ["bad"]
+    assert not any(line["message"] == "order batch settled" for line in lines)
+
+
+def test_an_order_whose_body_has_no_request_id_logs_the_attribute(world: World) -> None:
+    world.service.checkout(request((100, 1)), request_id="")
+    [body] = world.queue.bodies(QUEUE)
+    with captured_logs("DEBUG") as lines:
+        world.service.settle_batch([("m1", body)], {"m1": "r-attr"})
+    assert [line.get("correlation_id") for line in lines if line["message"] == "order confirmed"] == ["r-attr"]
+
+
+def test_an_order_the_sweep_gave_back_is_stored_rejected(world: World) -> None:
+    world.service.checkout(request((100, 1)), request_id="r-1")
+    [order] = world.queued()
+    world.stock.release(order, "rejected", "reservation expired")  # the sweep, before the worker
+    assert world.settle() == []
+    assert world.orders.orders[order.id][1].status == "rejected"
+    assert world.orders.catalogue[100].stock == 10

@@ -3,6 +3,10 @@ queued), idempotency keys, status, and the worker's batch step."""
 
 from __future__ import annotations
 
+import logging
+import time
+from collections.abc import Sequence
+
 import pytest
 
 from functions.errors import DependencyDown, IdempotencyKeyReused, NotFound, ValidationFailed
@@ -11,7 +15,14 @@ from functions.ids import new_id
 from functions.payments.model import Payment, PaymentRequest
 from functions.payments.service import PaymentService
 from functions.telemetry.metrics import Metrics
-from tests.fakes import FakeIdempotency, FakeMetricStore, FakePaymentCounters, FakePaymentLedger, FakeQueue
+from tests.fakes import (
+    FakeIdempotency,
+    FakeMetricStore,
+    FakePaymentCounters,
+    FakePaymentLedger,
+    FakeQueue,
+)
+from tests.logs import captured_logs
 
 NOW_MS = 1_767_225_600_123
 QUEUE = "t-payments"
@@ -147,3 +158,93 @@ def test_a_row_mysql_refuses_fails_alone_and_its_neighbours_are_stored(world: Wo
     world.ledger.refused.add(Payment.from_message(messages[1][1]).id)
     assert world.service.store_batch(messages) == ["m2"]
     assert sorted(p.amount_cents for p, _ in world.ledger.rows.values()) == [101, 103]
+
+
+def test_the_request_id_is_never_taken_by_position(world: World) -> None:
+    with pytest.raises(TypeError):
+        world.service.accept(PaymentRequest(100, "EUR"), "r-1")  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        world.service.store_directly(PaymentRequest(100, "EUR"), "r-1")  # type: ignore[call-arg]
+
+
+def test_without_a_clock_the_payment_is_accepted_now() -> None:
+    queue = FakeQueue()
+    service = PaymentService(queue, FakePaymentCounters(), FakePaymentLedger(), FakeIdempotency(), QUEUE)
+    before = int(time.time() * 1000)
+    service.accept(PaymentRequest(100, "EUR"), request_id="r-1")
+    [payment] = [Payment.from_message(body) for body in queue.bodies(QUEUE)]
+    assert before <= payment.accepted_ms <= int(time.time() * 1000)
+
+
+def test_the_enqueue_latency_is_the_time_the_send_took(world: World) -> None:
+    world.service.accept(PaymentRequest(100, "EUR"), request_id="r-1")
+    assert 0 <= world.counters.metric_fields["surge_enqueue_latency_seconds_sum"] < 0.5
+
+
+def test_the_direct_path_with_redis_down_still_stores_the_payment(world: World) -> None:
+    world.counters.down = True
+    body = world.service.store_directly(PaymentRequest(990, "EUR"), request_id="r-1")
+    assert body["status"] == "stored" and body["id"] in world.ledger.rows
+
+
+def test_a_bad_payment_id_is_not_found_naming_at_most_40_characters(world: World) -> None:
+    with pytest.raises(NotFound) as raised:
+        world.service.status("x" * 100)
+    assert str(raised.value) == f"no payment with id {'x' * 40!r}"
+
+
+def test_an_outage_fails_the_batch_at_once_without_trying_each_payment(world: World) -> None:
+    world.ledger.down = True
+    messages = [("m1", _message(1, "r-1")), ("m2", _message(2)), ("m3", _message(3))]
+    with captured_logs("WARNING") as lines:
+        assert world.service.store_batch(messages, {"m2": "r-attr"}) == ["m1", "m2", "m3"]
+    assert len(world.ledger.batches) == 1
+    ids = [line.get("correlation_id") for line in lines if line["message"] == "payment not stored; it will come back"]
+    assert ids == ["r-1", "r-attr", None]  # each payment named, with its request id from the body or the attribute
+
+
+def test_a_lone_payment_mysql_refuses_is_tried_once(world: World) -> None:
+    [(mid, body)] = [("m1", _message(1))]
+    world.ledger.refused.add(Payment.from_message(body).id)
+    assert world.service.store_batch([(mid, body)]) == ["m1"]
+    assert len(world.ledger.batches) == 1
+
+
+def test_of_two_payments_the_one_mysql_refuses_fails_alone(world: World) -> None:
+    messages = [("m1", _message(1)), ("m2", _message(2))]
+    world.ledger.refused.add(Payment.from_message(messages[0][1]).id)
+    assert world.service.store_batch(messages) == ["m1"]
+    assert [p.amount_cents for p, _ in world.ledger.rows.values()] == [102]
+
+
+class LedgerGoingAway(FakePaymentLedger):
+    """MySQL goes away (a transient outage) at the ``at``-th store call."""
+
+    def __init__(self, at: int) -> None:
+        super().__init__()
+        self.at = at
+
+    def store(self, payments: Sequence[Payment]) -> int:
+        if len(self.batches) + 1 == self.at:
+            self.batches.append([p.id for p in payments])
+            raise DependencyDown("mysql", ConnectionError("mysql went away"))
+        return super().store(payments)
+
+
+def test_mysql_going_away_while_storing_one_by_one_sends_the_rest_back() -> None:
+    ledger = LedgerGoingAway(at=4)  # the batch, m1 (refused), m2 (stored), then MySQL goes away at m3
+    service = PaymentService(FakeQueue(), FakePaymentCounters(), ledger, FakeIdempotency(), QUEUE)
+    messages = [("m1", _message(1, "r-1")), ("m2", _message(2)), ("m3", _message(3)), ("m4", _message(4))]
+    ledger.refused.add(Payment.from_message(messages[0][1]).id)
+    with captured_logs("INFO") as lines:
+        assert service.store_batch(messages, {"m2": "r-attr"}) == ["m1", "m3", "m4"]
+    assert [p.amount_cents for p, _ in ledger.rows.values()] == [102]
+    by_message = {line.get("message_id"): line.get("correlation_id") for line in lines if line.get("message_id")}
+    assert by_message == {"m1": "r-1", "m2": "r-attr"}
+
+
+def test_below_debug_each_stored_payment_still_gets_its_line(world: World) -> None:
+    logging.addLevelName(5, "TRACE")  # finer than DEBUG: shows the DEBUG lines too
+    with captured_logs("TRACE") as lines:
+        world.service.store_batch([("m1", _message(1)), ("m2", _message(2))])
+    assert [line["message_id"] for line in lines if line["message"] == "payment stored"] == ["m1", "m2"]

@@ -3,8 +3,10 @@ failures, correlation ids from the message attribute, batch metrics."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
+import pytest
 from chalice.app import SQSEvent
 
 from functions.ids import new_id
@@ -103,3 +105,34 @@ def test_both_workers_answer_through_the_same_helper() -> None:
     answer = handle_batch("orders", event(record("m1", "a", "r1"), record("m2", "b")), step, Metrics(None, emf=False))
     assert answer == {"batchItemFailures": [{"itemIdentifier": "m2"}]}
     assert seen == [([("m1", "a"), ("m2", "b")], {"m1": "r1"})]
+
+
+def test_the_lag_is_each_message_s_age_in_seconds_and_never_negative() -> None:
+    store = FakeMetricStore()
+    now_ms = int(time.time() * 1000)
+    handle_batch(
+        "orders",
+        event(record("old", "a", sent_ms=now_ms - 1_000_500), record("skewed", "b", sent_ms=now_ms + 60_000)),
+        lambda messages, request_ids: [],
+        Metrics(store, emf=False),
+    )
+    lag = store.fields['surge_worker_lag_seconds_sum{queue="orders"}']
+    assert 1000.5 <= lag < 1001.5  # 1000.5 s old, plus the test's own time; the clock-skewed one counts 0, not less
+    assert store.fields['surge_worker_lag_seconds_bucket{le="0.05",queue="orders"}'] == 1
+
+
+@pytest.mark.parametrize(("size", "failed"), [(2, 1), (3, 2), (3, 3), (3, 0)])
+def test_the_stored_and_failed_counts_add_up_to_the_batch(size: int, failed: int) -> None:
+    store = FakeMetricStore()
+    mids = [f"m{n}" for n in range(size)]
+    handle_batch(
+        "orders",
+        event(*(record(mid, "x") for mid in mids)),
+        lambda messages, request_ids: mids[:failed],
+        Metrics(store, emf=False),
+    )
+    counts = {
+        outcome: store.fields.get(f'surge_worker_messages_total{{outcome="{outcome}",queue="orders"}}')
+        for outcome in ("stored", "failed")
+    }
+    assert counts == {"stored": (size - failed) or None, "failed": failed or None}  # no zero series
