@@ -4,6 +4,7 @@ reconcile compares, and a minute overwritten from MySQL. Only Redis: no MySQL, n
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -118,3 +119,26 @@ def test_every_method_raises_dependency_down_when_redis_is_unreachable() -> None
     ):
         with pytest.raises(DependencyDown):
             call()
+
+
+def test_a_minute_is_replaced_inside_one_transaction(counters: RedisPaymentCounters, redis: tuple[Any, str]) -> None:
+    """A statistics read must never see a minute half replaced: the delete and the rewrite go
+    to Redis between MULTI and EXEC. MONITOR shows what Redis ran, in order, per client."""
+    client, prefix = redis
+    key = f"{prefix}stats:pay:USD:{MINUTE}"
+    marker = f"{prefix}monitor-end"
+    seen: list[tuple[int, str]] = []
+    with client.monitor() as monitor:
+        counters.replace_seconds("USD", MINUTE, [SecondBucket("USD", MINUTE * 60 + 1, Aggregate(1, 5, 5, 5))])
+        client.echo(marker)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            command = monitor.next_command()
+            seen.append((int(command["client_port"] or 0), str(command["command"])))
+            if marker in seen[-1][1]:
+                break
+    port = next(port for port, command in seen if command.startswith("DEL") and key in command)
+    ours = [command.split(" ", 1)[0] for p, command in seen if p == port]
+    first = ours.index("DEL")
+    assert ours[first - 1] == "MULTI" and "EXEC" in ours[first:]
+    assert ours[first:].index("EXEC") > ours[first:].index("HSET")
