@@ -7,6 +7,7 @@ import json
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from typing import Any
 
 from functions.adapters.sqs import SqsQueue, sqs_client
@@ -137,3 +138,17 @@ class Graph:
 def hot_figures(graph: Graph, first_second: int = 0, last_second: int = 0) -> Any:
     """What ``GET /statistics`` reads from Redis over [first, last], in its one call."""
     return graph.adapters.statistics.read(first_second, last_second, False, 5, 10)
+
+
+@contextlib.contextmanager
+def redis_namespace(settings: Settings, name: str) -> Iterator[tuple[Any, str]]:
+    """A Redis client and a key prefix of this run's own, every key under it deleted after."""
+    from functions.adapters.redis_client import connect
+    from functions.adapters.redis_keyspace import delete_redis_keys
+
+    client = connect(settings.redis_url)
+    prefix = f"{settings.redis_prefix}{name}:"
+    try:
+        yield client, prefix
+    finally:
+        delete_redis_keys(client, prefix)

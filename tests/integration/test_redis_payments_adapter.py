@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 
 from functions.adapters.redis_client import connect
-from functions.adapters.redis_keyspace import delete_redis_keys
 from functions.adapters.redis_payments import RedisPaymentCounters
 from functions.errors import DependencyDown
 from functions.ids import new_id
 from functions.payments.model import Payment
 from functions.runtime.emulator import free_port
 from functions.statistics.model import Aggregate, SecondBucket
+from tests.support import redis_namespace
 
 MINUTE = 29_453_780  # epoch minutes
 MARKER_TTL = 3_600
@@ -26,10 +26,8 @@ WINDOW_S = 1_200
 
 @pytest.fixture
 def redis(settings: Any) -> Iterator[tuple[Any, str]]:
-    client = connect(settings.redis_url)
-    prefix = f"{settings.redis_prefix}payments-adapter:"
-    yield client, prefix
-    delete_redis_keys(client, prefix)
+    with redis_namespace(settings, "payments-adapter") as namespace:
+        yield namespace
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 from functions.adapters.redis_client import connect
-from functions.adapters.redis_keyspace import delete_redis_keys
 from functions.adapters.redis_stock import RedisStock
 from functions.checkout.model import (
     AlreadyReserved,
@@ -29,6 +28,7 @@ from functions.checkout.model import (
 from functions.errors import DependencyDown
 from functions.ids import new_id
 from functions.runtime.emulator import free_port
+from tests.support import redis_namespace
 
 # 10:20:30.456 on a day: minute 29_453_780 (of the epoch), second 30 of that minute
 ACCEPTED_MS = 1_767_226_830_456
@@ -38,10 +38,8 @@ WINDOW_S = 1_200
 
 @pytest.fixture
 def redis(settings: Any) -> Iterator[tuple[Any, str]]:
-    client = connect(settings.redis_url)
-    prefix = f"{settings.redis_prefix}stock-adapter:"
-    yield client, prefix
-    delete_redis_keys(client, prefix)
+    with redis_namespace(settings, "stock-adapter") as namespace:
+        yield namespace
 
 
 @pytest.fixture
