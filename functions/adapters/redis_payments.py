@@ -28,18 +28,18 @@ class RedisPaymentCounters:
         # keep a minute for as long as any window can still reach it, plus slack
         self._stats_ttl = window_seconds + 300
         self._record = script(client, "record_payment")
-        self.bucket_prefix = f"{prefix}stats:pay:"  # what RedisStatistics reads
-        self.series_key = self._currencies_key
+        self.bucket_prefix = f"{prefix}stats:pay:"  # RedisStatistics reads the buckets under it
 
     def _marker_key(self, payment_id: str) -> str:
         return f"{self._prefix}pay:{payment_id}"
 
     def _minute_key(self, currency: str, minute: int) -> str:
-        return f"{self._prefix}stats:pay:{currency}:{minute}"
+        return f"{self.bucket_prefix}{currency}:{minute}"
 
     @property
-    def _currencies_key(self) -> str:
-        return f"{self._prefix}stats:pay:currencies"
+    def series_key(self) -> str:
+        """The set of currencies that have buckets."""
+        return f"{self.bucket_prefix}currencies"
 
     def record(self, payment: Payment, metrics: Mapping[str, float] | None = None) -> None:
         """Marker + statistics of ``payment`` and the ``metrics`` increments, in one Lua call."""
@@ -49,7 +49,7 @@ class RedisPaymentCounters:
                 keys=[
                     self._marker_key(payment.id),
                     self._minute_key(payment.currency, second // 60),
-                    self._currencies_key,
+                    self.series_key,
                     self._metrics_key,
                 ],
                 args=[
@@ -76,7 +76,7 @@ class RedisPaymentCounters:
         """Per (currency, minute) totals for whole minutes within the span; for reconcile."""
         minutes = range(-(-first_second // 60), (last_second + 1) // 60)
         with redis_down():
-            currencies: set[str] = self._client.smembers(self._currencies_key)  # type: ignore[assignment]  # decode_responses=True
+            currencies: set[str] = self._client.smembers(self.series_key)  # type: ignore[assignment]  # decode_responses=True
             pipe = self._client.pipeline(transaction=False)
             keys = [(cur, m) for cur in sorted(currencies) for m in minutes]
             for cur, m in keys:
@@ -113,6 +113,6 @@ class RedisPaymentCounters:
             )
             pipe.hset(key, mapping=fields)  # type: ignore[arg-type]  # str keys are fine; Mapping's key type is invariant
             pipe.expire(key, self._stats_ttl)
-            pipe.sadd(self._currencies_key, currency)
+            pipe.sadd(self.series_key, currency)
         with redis_down():
             pipe.execute()

@@ -60,8 +60,7 @@ class RedisStock:
         self._confirm = script(client, "confirm_order")
         self._claim = script(client, "claim_orders")
         self._load = script(client, "load_stock")
-        self.bucket_prefix = f"{prefix}stats:ord:"  # what RedisStatistics reads
-        self.series_key = self._series_key
+        self.bucket_prefix = f"{prefix}stats:ord:"  # RedisStatistics reads the buckets under it
 
     # key names
     def product_key(self, product_id: int) -> str:
@@ -71,7 +70,7 @@ class RedisStock:
         return f"{self._p}order:{order_id}"
 
     def _minute_key(self, currency: str, accepted_ms: int) -> str:
-        return f"{self._p}stats:ord:{currency}:{accepted_ms // 60_000}"
+        return f"{self.bucket_prefix}{currency}:{accepted_ms // 60_000}"
 
     @property
     def _pending_key(self) -> str:
@@ -90,15 +89,16 @@ class RedisStock:
         return f"{self._p}stats:ord:sold"
 
     @property
-    def _series_key(self) -> str:
-        return f"{self._p}stats:ord:currencies"
+    def series_key(self) -> str:
+        """The set of currencies that have order buckets."""
+        return f"{self.bucket_prefix}currencies"
 
     def reserve(self, order_id: str, items: Sequence[Item], currency: str, accepted_ms: int) -> Reservation:
         keys = [
             self._pending_key,
             self._marker_key(order_id),
             self._minute_key(currency, accepted_ms),
-            self._series_key,
+            self.series_key,
             self.sold_key,
             self.soldout_key,
             self._reservations_key,
