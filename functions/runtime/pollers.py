@@ -28,6 +28,8 @@ from functions.workers.queues import queue_of
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
+SQS_MAX_MESSAGES = 10  # per ReceiveMessage, and per DeleteMessageBatch
+
 # within a batching window, how long to wait before asking a queue that had fewer messages
 # than asked for again (SQS long polls are whole seconds, too coarse for a window of one)
 WINDOW_POLL_SECONDS = 0.1
@@ -200,7 +202,7 @@ class SqsPoller(threading.Thread):
     def _receive(self, limit: int, wait: int) -> list[dict[str, Any]]:
         response = self._client.receive_message(
             QueueUrl=self._url,
-            MaxNumberOfMessages=min(10, limit),
+            MaxNumberOfMessages=min(SQS_MAX_MESSAGES, limit),
             WaitTimeSeconds=wait,
             AttributeNames=["All"],
             MessageAttributeNames=["All"],
@@ -218,7 +220,7 @@ class SqsPoller(threading.Thread):
             return []
         deadline = time.monotonic() + self._mapping.window_seconds
         while len(messages) < self._mapping.batch_size:
-            asked = min(10, self._mapping.batch_size - len(messages))
+            asked = min(SQS_MAX_MESSAGES, self._mapping.batch_size - len(messages))
             more = self._receive(asked, 0)
             messages.extend(more)
             if len(more) == asked:
@@ -277,8 +279,8 @@ class SqsPoller(threading.Thread):
         if None in failed or "" in failed:
             return len(messages)  # Lambda treats an invalid identifier as a failed batch
         done = [m for m in messages if m["MessageId"] not in failed]
-        for start in range(0, len(done), 10):
-            chunk = done[start : start + 10]
+        for start in range(0, len(done), SQS_MAX_MESSAGES):
+            chunk = done[start : start + SQS_MAX_MESSAGES]
             self._client.delete_message_batch(
                 QueueUrl=self._url,
                 Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)],
