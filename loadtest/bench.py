@@ -376,24 +376,42 @@ def flash_sale(target: Target, seconds: float, rate: float) -> tuple[Figures, li
     return figures, ids
 
 
+class NullServer:
+    """A null app served by granian (``null_gateway``): its URL and its processes' CPU."""
+
+    def __init__(self, base: str, pid: int) -> None:
+        import psutil
+
+        self.base = base
+        root = psutil.Process(pid)
+        self._processes = [root, *root.children(recursive=True)]
+
+    def cpu_seconds(self) -> float:
+        return sum(sum(p.cpu_times()[:2]) for p in self._processes)
+
+
 @contextmanager
-def null_gateway(wsgi_app: str = "loadtest.null_app:application") -> Iterator[str]:
+def null_gateway(
+    wsgi_app: str = "loadtest.null_app:application", env: dict[str, str] | None = None, threads: int | None = None
+) -> Iterator[NullServer]:
     """granian serving a null app (``loadtest.null_app``, or ``loadtest.null_chalice``) exactly
-    as it serves the gateway, on a free port."""
+    as it serves the gateway, on a free port; ``env`` is added to this process's environment."""
     from functions.runtime.emulator import free_port, stop_process
     from functions.runtime.stack import StackOptions, granian_command, wait_healthy
 
     shape = StackShape()
     options = StackOptions(
-        port=free_port(), gateway_workers=shape.gateway_workers, gateway_threads=shape.gateway_threads
+        port=free_port(), gateway_workers=shape.gateway_workers, gateway_threads=threads or shape.gateway_threads
     )
-    env = {**os.environ, "GRANIAN_BACKPRESSURE": "16384"}
-    process = subprocess.Popen(granian_command(wsgi_app, options), env=env, cwd=REPO, start_new_session=True)
+    process = subprocess.Popen(
+        granian_command(wsgi_app, options), env={**os.environ, "GRANIAN_BACKPRESSURE": "16384", **(env or {})},
+        cwd=REPO, start_new_session=True,
+    )  # fmt: skip
     base = f"http://127.0.0.1:{options.port}"
     try:
         if not wait_healthy(f"{base}/health", timeout=60):
-            raise RuntimeError("the null app did not start")
-        yield base
+            raise RuntimeError(f"the null app {wsgi_app} did not start")
+        yield NullServer(base, process.pid)
     finally:
         stop_process(process, 10)
 
@@ -401,21 +419,17 @@ def null_gateway(wsgi_app: str = "loadtest.null_app:application") -> Iterator[st
 def floors(seconds: float) -> dict[str, Any]:
     """What no change to Surge's own code can go below, measured like the payments phases:
     ``POST /payment`` at 550 req/s and at max (64 connections) against the null WSGI app and
-    the null Chalice app on granian; CPU µs per request of that server process."""
-    import psutil
-
+    the null Chalice app on granian; CPU µs per request of that server's processes."""
     out: dict[str, Any] = {}
     for name, wsgi_app in (("wsgi", "loadtest.null_app:application"), ("chalice", "loadtest.null_chalice:application")):
-        with null_gateway(wsgi_app) as null_base:
-            target = Target.of(null_base)
-            server = [p for p in psutil.Process().children(recursive=True) if wsgi_app in " ".join(p.cmdline())]
+        with null_gateway(wsgi_app) as server:
             for load, extra in (("550", {"rate": 550}), ("max", {})):
-                before = sum(sum(p.cpu_times()[:2]) for p in server)
+                before = server.cpu_seconds()
                 figures = measure(
-                    f"null {name} {load}", target, lambda: ("POST", "/payment", payment_body()),
+                    f"null {name} {load}", Target.of(server.base), lambda: ("POST", "/payment", payment_body()),
                     connections=CLIENTS, seconds=seconds, **extra,
                 )  # fmt: skip
-                used = sum(sum(p.cpu_times()[:2]) for p in server) - before
+                used = server.cpu_seconds() - before
                 row = figures.row(202)
                 out[f"{name}_{load}"] = {
                     "server_cpu_us": round(used / max(row["requests"], 1) * 1e6),
@@ -585,8 +599,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         report["audit_burst"] = [c.__dict__ for c in burst_audit.checks]
 
         say(f"8/9 the flash-sale Locust profile, {args.locust_seconds}s: the floor (null app), then Surge")
-        with null_gateway() as null_base:
-            phases["locust_floor"] = locust_flash_sale(null_base, out / "locust-floor", args.locust_seconds)
+        with null_gateway() as null_server:
+            phases["locust_floor"] = locust_flash_sale(null_server.base, out / "locust-floor", args.locust_seconds)
         initial = reset_and_load(True)
         phases["locust_flash_sale"] = locust_flash_sale(base, out / "locust-surge", args.locust_seconds)
         seed = audit_drained(base, read_accepted(out / "locust-surge" / "ids"), initial)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -30,10 +29,11 @@ def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(REPO))
     import psutil
 
+    from functions.adapters.redis_client import connect
+    from functions.adapters.redis_keyspace import delete_redis_keys
     from functions.adapters.sqs import sqs_client
     from functions.runtime.emulator import free_port, start_ministack, stop_process
-    from functions.runtime.stack import StackOptions, granian_command, wait_healthy
-    from loadtest.bench import CLIENTS, measure, payment_body
+    from loadtest.bench import CLIENTS, measure, null_gateway, payment_body
     from loadtest.loadgen import Target
 
     sqs_port = free_port()
@@ -41,7 +41,12 @@ def main(argv: list[str] | None = None) -> int:
     endpoint = f"http://127.0.0.1:{sqs_port}"
     client = sqs_client(endpoint, "us-east-1")
     queue_url = client.create_queue(QueueName="gateway-parts")["QueueUrl"]
-    prefix = f"gateway-parts-{os.getpid()}:"
+    redis_url, prefix = "redis://127.0.0.1:6379/14", f"gateway-parts-{os.getpid()}:"
+    emulator_process = psutil.Process(emulator.pid)
+
+    def emulator_cpu() -> float:
+        return sum(emulator_process.cpu_times()[:2])
+
     print(
         f"POST /payment at {opts.rate or 'max'} req/s, {opts.seconds:.0f} s each, {opts.threads} threads:"
         " CPU µs per request"
@@ -49,45 +54,29 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'round trips':<14} {'gateway':>8} {'emulator':>9} {'req/s':>7} {'p99 ms':>7}")
     try:
         for work in VARIANTS if opts.only is None else opts.only:
-            options = StackOptions(port=free_port(), gateway_workers=1, gateway_threads=opts.threads)
             env = {
-                **os.environ, "NULL_WORK": work, "SQS_ENDPOINT_URL": endpoint, "NULL_SQS_QUEUE": "gateway-parts",
-                "REDIS_URL": "redis://127.0.0.1:6379/14", "REDIS_PREFIX": prefix, "GRANIAN_BACKPRESSURE": "16384",
+                "NULL_WORK": work, "SQS_ENDPOINT_URL": endpoint, "NULL_SQS_QUEUE": "gateway-parts",
+                "REDIS_URL": redis_url, "REDIS_PREFIX": prefix,
             }  # fmt: skip
-            server = subprocess.Popen(
-                granian_command("loadtest.null_chalice:application", options),
-                env=env, cwd=REPO, start_new_session=True, stderr=subprocess.DEVNULL,
-            )  # fmt: skip
-            try:
-                base = f"http://127.0.0.1:{options.port}"
-                if not wait_healthy(f"{base}/health", timeout=60):
-                    raise RuntimeError(f"the null Chalice app ({work or 'bare'}) did not start")
-                processes = [psutil.Process(server.pid), *psutil.Process(server.pid).children(recursive=True)]
-                cpu = lambda group: sum(sum(p.cpu_times()[:2]) for p in group)  # noqa: E731
-                sqs_process = [psutil.Process(emulator.pid)]
-                before, before_sqs = cpu(processes), cpu(sqs_process)
+            with null_gateway("loadtest.null_chalice:application", env, opts.threads) as server:
+                before, before_sqs = server.cpu_seconds(), emulator_cpu()
                 figures = measure(
-                    work, Target.of(base), lambda: ("POST", "/payment", payment_body()), connections=CLIENTS,
+                    work, Target.of(server.base), lambda: ("POST", "/payment", payment_body()), connections=CLIENTS,
                     seconds=opts.seconds, **({"rate": opts.rate} if opts.rate else {}),
                 )  # fmt: skip
                 row = figures.row(202)
                 n = max(row["requests"], 1)
-                gateway_us, sqs_us = (cpu(processes) - before) / n * 1e6, (cpu(sqs_process) - before_sqs) / n * 1e6
+                gateway_us = (server.cpu_seconds() - before) / n * 1e6
+                sqs_us = (emulator_cpu() - before_sqs) / n * 1e6
                 print(
                     f"{work or 'none':<14} {gateway_us:>8.0f} {sqs_us:>9.0f} {row['accepted_per_s']:>7.0f}"
                     f" {row['p99_ms']:>7}",
                     flush=True,
                 )
-            finally:
-                stop_process(server, 10)
             client.purge_queue(QueueUrl=queue_url)
     finally:
         stop_process(emulator, 10)
-        import redis
-
-        r = redis.Redis.from_url("redis://127.0.0.1:6379/14")
-        for key in r.scan_iter(f"{prefix}*"):
-            r.delete(key)
+        delete_redis_keys(connect(redis_url), prefix)
     return 0
 
 
