@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 import redis
 
@@ -28,6 +29,7 @@ from functions.adapters.schema import MySqlTables
 from functions.adapters.sqs import BatchingSender, SqsQueue, sqs_client
 from functions.adapters.sqs_dlq import SqsDeadLetters
 from functions.admin.service import OperatorService
+from functions.batching import Batching, coalescing, one_by_one
 from functions.checkout.service import CheckoutService
 from functions.checkout.statistics import orders_section
 from functions.config import QUEUE_KINDS, Settings, get_settings
@@ -93,9 +95,11 @@ def wire(
     sqs = SqsQueue(
         sqs_client(settings.sqs_endpoint_url, settings.aws_region, wire=settings.sqs_wire), settings.queue_urls
     )
+    # a long-lived gateway process: concurrent requests share SQS (and Redis) round trips
+    wait_ms, senders = settings.sqs_batch_wait_ms, settings.sqs_batch_senders
+    batching: Batching[Any, Any] = coalescing(wait_ms, senders, "sqs") if settings.sqs_batching else one_by_one
     if queue is None:
-        batching = settings.sqs_batching
-        queue = BatchingSender(sqs, settings.sqs_batch_wait_ms, settings.sqs_batch_senders) if batching else sqs
+        queue = BatchingSender(sqs, wait_ms, senders) if settings.sqs_batching else sqs
     db = MySqlConnections(mysql_target(settings))
     redis_counters = RedisPaymentCounters(
         redis_client, settings.redis_prefix, settings.payment_marker_ttl_seconds, settings.stats_window_seconds
@@ -104,7 +108,9 @@ def wire(
     ledger = ledger or MySqlPaymentLedger(db)
     idempotency = RedisIdempotency(redis_client, settings.redis_prefix, settings.idempotency_ttl_seconds)
     metrics = Metrics(RedisMetricStore(redis_client, settings.redis_prefix), emf=emf_wanted(settings))
-    payments = PaymentService(queue, counters, ledger, idempotency, settings.queue_name("payments"), metrics=metrics)
+    payments = PaymentService(
+        queue, counters, ledger, idempotency, settings.queue_name("payments"), metrics=metrics, batching=batching
+    )
     queue_depths = QueueDepths(
         sqs, settings.consumed_queues, on_refresh=lambda depths: metrics.record(depth_gauges(depths))
     )

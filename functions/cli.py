@@ -338,7 +338,10 @@ def main(argv: list[str] | None = None) -> int:
     from functions.observability import logger
 
     # the report alone on stdout (`./surge reconcile | jq .`); log lines go to stderr
-    logger.registered_handler.setStream(sys.stderr)  # type: ignore[attr-defined]
+    handler = logger.registered_handler
+    if handler.stream is not sys.stderr:  # type: ignore[attr-defined]
+        # not setStream: it flushes the old stream, which a caller may have closed meanwhile
+        handler.stream = sys.stderr  # type: ignore[attr-defined]
     try:
         args.stack = choose_target(args) if args.command in STACK_COMMANDS else None
         return int(args.func(args))

@@ -18,6 +18,9 @@ class MessageQueue(Protocol):
     def send(self, queue: str, body: str, attributes: dict[str, str] | None = None) -> str:
         """Put one message on ``queue``; return its id or raise ``DependencyDown``."""
 
+    def send_batch(self, queue: str, entries: list[tuple[str, dict[str, str] | None]]) -> list[str | Exception]:
+        """Put up to 10 (body, attributes) on ``queue`` in one call; per entry its id or its error."""
+
     def depth(self, queue: str) -> dict[str, int]:
         """``{"visible": n, "in_flight": n}`` for ``queue``."""
 
@@ -27,6 +30,9 @@ class PaymentCounters(Protocol):
 
     def record(self, payment: Payment, metrics: Mapping[str, float] | None = None) -> None:
         """Count ``payment``; ``metrics`` are increments of metric fields folded into the same call."""
+
+    def record_many(self, payments: Sequence[Payment], metrics: Mapping[str, float] | None = None) -> None:
+        """Count ``payments`` (and the ``metrics`` increments) in one round trip."""
 
     def marker(self, payment_id: str) -> dict[str, Any] | None: ...
 

@@ -101,6 +101,13 @@ class FakeQueue(_Dependency):
         self.sent.append(Sent(queue, body, dict(attributes or {})))
         return f"m{len(self.sent)}"
 
+    def send_batch(self, queue: str, entries: list[tuple[str, dict[str, str] | None]]) -> list[str | Exception]:
+        try:
+            self._reach()
+        except DependencyDown as exc:  # SQS answers a failed batch per entry
+            return [exc] * len(entries)
+        return [self.send(queue, body, attributes) for body, attributes in entries]
+
     def depth(self, queue: str) -> dict[str, int]:
         self._reach()
         self.depth_reads += 1
@@ -122,6 +129,7 @@ class FakePaymentCounters(_Dependency):
         self.markers: dict[str, dict[str, Any]] = {}
         self.seconds: dict[tuple[str, int], Aggregate] = {}
         self.metric_fields: dict[str, float] = {}
+        self.record_calls = 0  # round trips: one per record or record_many
 
     def add(self, currency: str, second: int, cents: int) -> None:
         """Count one payment of ``cents`` in ``second`` (statistics only, no marker)."""
@@ -129,15 +137,23 @@ class FakePaymentCounters(_Dependency):
         self.seconds[key] = self.seconds.get(key, Aggregate()).merge(Aggregate(1, cents, cents, cents))
 
     def record(self, payment: Payment, metrics: Mapping[str, float] | None = None) -> None:
+        self.record_many([payment], metrics)
+
+    def record_many(self, payments: Sequence[Payment], metrics: Mapping[str, float] | None = None) -> None:
         self._reach()
+        self.record_calls += 1
+        for payment in payments:
+            self._count(payment)
+        for name, value in (metrics or {}).items():
+            self.metric_fields[name] = self.metric_fields.get(name, 0) + value
+
+    def _count(self, payment: Payment) -> None:
         self.markers[payment.id] = {
             "amount_cents": str(payment.amount_cents),
             "currency": payment.currency,
             "accepted_ms": str(payment.accepted_ms),
         }
         self.add(payment.currency, payment.accepted_ms // 1000, payment.amount_cents)
-        for name, value in (metrics or {}).items():
-            self.metric_fields[name] = self.metric_fields.get(name, 0) + value
 
     def marker(self, payment_id: str) -> dict[str, Any] | None:
         self._reach()

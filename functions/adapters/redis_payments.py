@@ -43,25 +43,19 @@ class RedisPaymentCounters:
 
     def record(self, payment: Payment, metrics: Mapping[str, float] | None = None) -> None:
         """Marker + statistics of ``payment`` and the ``metrics`` increments, in one Lua call."""
-        second = payment.accepted_ms // 1000
+        self.record_many([payment], metrics)
+
+    def record_many(self, payments: Sequence[Payment], metrics: Mapping[str, float] | None = None) -> None:
+        """Markers + statistics of ``payments`` and the ``metrics`` increments, in one Lua call."""
+        keys = [self.series_key, self._metrics_key]
+        args: list[str | int] = [self._marker_ttl, self._stats_ttl, len(metrics or {})]
+        args += [item for field, value in (metrics or {}).items() for item in (field, f"{value:.6f}")]
+        for payment in payments:
+            second = payment.accepted_ms // 1000
+            keys += [self._marker_key(payment.id), self._minute_key(payment.currency, second // 60)]
+            args += [payment.amount_cents, payment.currency, payment.accepted_ms, second % 60]
         try:
-            self._record(
-                keys=[
-                    self._marker_key(payment.id),
-                    self._minute_key(payment.currency, second // 60),
-                    self.series_key,
-                    self._metrics_key,
-                ],
-                args=[
-                    payment.amount_cents,
-                    payment.currency,
-                    payment.accepted_ms,
-                    second % 60,
-                    self._marker_ttl,
-                    self._stats_ttl,
-                    *(item for field, value in (metrics or {}).items() for item in (field, f"{value:.6f}")),
-                ],
-            )
+            self._record(keys=keys, args=args)
         except redis.RedisError as exc:
             raise DependencyDown("redis", exc) from exc
 

@@ -7,15 +7,14 @@ entries, waiting at most a few ms) and answers each caller only for its own entr
 
 from __future__ import annotations
 
-import queue
 import threading
-import time
 from typing import Any
 
 import boto3
 import botocore.exceptions
 from botocore.config import Config
 
+from functions.batching import Coalescer
 from functions.config import aws_keys_configured
 from functions.errors import DependencyDown
 
@@ -112,22 +111,9 @@ class SqsQueue:
         }
 
 
-class _Pending:
-    """One caller's message and, once sent, its result. ``done`` is a plain lock held until
-    then: one C-level wake-up per message, cheaper than a ``Future`` and its ``Condition``."""
-
-    __slots__ = ("attributes", "body", "done", "result")
-
-    def __init__(self, body: str, attributes: dict[str, str] | None):
-        self.body = body
-        self.attributes = attributes
-        self.result: str | Exception = DependencyDown("sqs", None)
-        self.done = threading.Lock()
-        self.done.acquire()
-
-
 class BatchingSender:
-    """Coalesces concurrent ``send`` calls into ``SendMessageBatch`` calls, per queue.
+    """Coalesces concurrent ``send`` calls into ``SendMessageBatch`` calls, one ``Coalescer``
+    per queue; each caller is answered for its own entry.
 
     ``sqs`` is a live ``SqsQueue`` and ``queue`` one of its queues:
 
@@ -137,79 +123,37 @@ class BatchingSender:
     1
     """
 
-    MAX_BATCH = 10
-
     def __init__(self, target: SqsQueue, max_wait_ms: float = 2.0, senders: int = 4):
         self._target = target
-        self._max_wait = max_wait_ms / 1000
+        self._max_wait_ms = max_wait_ms
         self._senders = senders
-        self._lanes: dict[str, queue.SimpleQueue[_Pending]] = {}
+        self._lanes: dict[str, Coalescer[tuple[str, dict[str, str] | None], str]] = {}
         self._lock = threading.Lock()
-        self._collecting: dict[str, threading.Lock] = {}
-        self.batches = 0  # SendMessageBatch calls and messages sent, for the benchmark
-        self.messages = 0
 
     def send(self, queue_name: str, body: str, attributes: dict[str, str] | None = None) -> str:
-        pending = _Pending(body, attributes)
-        self._lane(queue_name).put(pending)
-        # the client's own timeouts (1 s connect, 5 s read, 3 attempts) end a send sooner
-        if not pending.done.acquire(timeout=15):
-            raise DependencyDown("sqs", TimeoutError("SQS send did not finish in 15 s"))
-        if isinstance(pending.result, Exception):
-            raise pending.result
-        return pending.result
+        # the client's own timeouts (1 s connect, 5 s read, 3 attempts) end a send sooner than the lane's 15 s
+        return self._lane(queue_name).submit((body, attributes))
+
+    def send_batch(self, queue_name: str, entries: list[tuple[str, dict[str, str] | None]]) -> list[str | Exception]:
+        """Already a batch: straight to SQS."""
+        return self._target.send_batch(queue_name, entries)
 
     def depth(self, queue_name: str) -> dict[str, int]:
         return self._target.depth(queue_name)
 
-    def _lane(self, queue_name: str) -> queue.SimpleQueue[_Pending]:
+    def _lane(self, queue_name: str) -> Coalescer[tuple[str, dict[str, str] | None], str]:
         lane = self._lanes.get(queue_name)
         if lane is None:
             with self._lock:
                 lane = self._lanes.get(queue_name)
                 if lane is None:
-                    lane = self._lanes[queue_name] = queue.SimpleQueue()
-                    self._collecting[queue_name] = threading.Lock()
-                    for n in range(self._senders):
-                        threading.Thread(
-                            target=self._run, args=(queue_name, lane), name=f"sqs-{queue_name}-{n}", daemon=True
-                        ).start()
+                    lane = self._lanes[queue_name] = Coalescer(
+                        lambda entries: self._target.send_batch(queue_name, entries),
+                        self._max_wait_ms,
+                        self._senders,
+                        "sqs",
+                    )
         return lane
-
-    def _take_batch(self, lane: queue.SimpleQueue[_Pending]) -> list[_Pending]:
-        batch = [lane.get()]
-        deadline = time.monotonic() + self._max_wait
-        while len(batch) < self.MAX_BATCH:
-            try:  # whatever queued up while the last batch was in flight goes first, without waiting
-                batch.append(lane.get_nowait())
-                continue
-            except queue.Empty:
-                pass
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            try:
-                batch.append(lane.get(timeout=remaining))
-            except queue.Empty:
-                break
-        return batch
-
-    def _run(self, queue_name: str, lane: queue.SimpleQueue[_Pending]) -> None:
-        collecting = self._collecting[queue_name]
-        while True:
-            # One sender collects at a time, the others send: idle senders waiting side by
-            # side would split simultaneous requests into batches of one or two.
-            with collecting:
-                batch = self._take_batch(lane)
-            try:
-                results = self._target.send_batch(queue_name, [(p.body, p.attributes) for p in batch])
-            except Exception as exc:  # never leave a caller waiting on a sender that died
-                results = [DependencyDown("sqs", exc)] * len(batch)
-            self.batches += 1
-            self.messages += len(batch)
-            for pending, result in zip(batch, results, strict=True):
-                pending.result = result
-                pending.done.release()
 
 
 def ensure_queues(client: Any, main: str, dlq: str, max_receive_count: int, visibility_timeout: int) -> str:

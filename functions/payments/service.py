@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
+from functions.batching import Batching, one_by_one
 from functions.errors import DependencyDown, NotFound
 from functions.idempotency import id_for_key
 from functions.ids import is_id, new_id
@@ -16,6 +17,18 @@ from functions.observability import logger, set_correlation_id
 from functions.payments.model import Payment, PaymentRequest
 from functions.ports import Idempotency, MessageQueue, PaymentCounters, PaymentLedger
 from functions.telemetry.metrics import LATENCY_BUCKETS_S, Increments, Metrics
+
+
+class _Accepting(NamedTuple):
+    """A payment on its way into SQS, and when its request handed it over (for the latency metric)."""
+
+    payment: Payment
+    submitted: float
+
+
+def _request_attribute(payment: Payment) -> dict[str, str] | None:
+    """The request id as a message attribute: the worker's log lines carry it."""
+    return {"request_id": payment.request_id} if payment.request_id else None
 
 
 def _iso(ms: int) -> str:
@@ -48,6 +61,7 @@ class PaymentService:
         queue_name: str,
         clock_ms: Callable[[], int] = lambda: int(time.time() * 1000),
         metrics: Metrics | None = None,
+        batching: Batching[_Accepting, dict[str, Any]] = one_by_one,
     ):
         self._queue = queue
         self._counters = counters
@@ -56,6 +70,8 @@ class PaymentService:
         self._queue_name = queue_name
         self._clock_ms = clock_ms
         self._metrics = metrics
+        # concurrent payments share one SendMessageBatch and one Redis call (a gateway process)
+        self._enqueue = batching(self._accept_many)
 
     def accept(self, request: PaymentRequest, *, request_id: str, idempotency_key: str | None = None) -> dict[str, Any]:
         """Enqueue the payment, then count it. 202 only once the message is in SQS."""
@@ -74,22 +90,36 @@ class PaymentService:
             request_id=request_id,
             idempotency_key=key,
         )
-        started = time.perf_counter()
-        self._queue.send(self._queue_name, payment.to_message(), {"request_id": request_id})
-        usage = (
-            Increments()
-            .count("surge_payments_accepted_total", currency=payment.currency)
-            .observe("surge_enqueue_latency_seconds", time.perf_counter() - started, LATENCY_BUCKETS_S)
-        )
-        try:
-            # the metric increments ride in the same Lua call: no extra round trip
-            self._counters.record(payment, self._metrics.fold(usage) if self._metrics else None)
-        except DependencyDown as exc:
-            # Durable in SQS already: the client keeps its 202; reconcile rebuilds the counters.
-            logger.warning("payment accepted but not counted", extra={"payment_id": payment.id, "reason": str(exc)})
         # DEBUG: ~25 µs of CPU per line at INFO; the worker's batch line names every id at INFO
         logger.debug("payment accepted", extra={"payment_id": payment.id, "amount": payment.amount})
-        return payment.accepted_body()
+        return self._enqueue(_Accepting(payment, time.perf_counter()))
+
+    def _accept_many(self, batch: list[_Accepting]) -> list[dict[str, Any] | Exception]:
+        """Send the batch to SQS in one call, then count what SQS took in one Redis call."""
+        sent = self._queue.send_batch(
+            self._queue_name, [(a.payment.to_message(), _request_attribute(a.payment)) for a in batch]
+        )
+        in_sqs = time.perf_counter()
+        accepted = [a.payment for a, result in zip(batch, sent, strict=True) if not isinstance(result, Exception)]
+        if accepted:
+            usage = Increments()
+            for a, result in zip(batch, sent, strict=True):
+                if not isinstance(result, Exception):
+                    usage.count("surge_payments_accepted_total", currency=a.payment.currency)
+                    usage.observe("surge_enqueue_latency_seconds", in_sqs - a.submitted, LATENCY_BUCKETS_S)
+            try:
+                # the metric increments ride in the same Lua call: no extra round trip
+                self._counters.record_many(accepted, self._metrics.fold(usage) if self._metrics else None)
+            except DependencyDown as exc:
+                # Durable in SQS already: the clients keep their 202; reconcile rebuilds the counters.
+                logger.warning(
+                    "payments accepted but not counted",
+                    extra={"payment_ids": [p.id for p in accepted], "reason": str(exc)},
+                )
+        return [
+            result if isinstance(result, Exception) else a.payment.accepted_body()
+            for a, result in zip(batch, sent, strict=True)
+        ]
 
     def store_directly(self, request: PaymentRequest, *, request_id: str) -> dict[str, Any]:
         """COMPARISON PATH ONLY (``POST /payment/direct``): write MySQL inside the request.

@@ -66,6 +66,56 @@ def test_a_recorded_payment_has_its_marker_its_second_and_its_metrics(
     assert counters.marker(new_id()) is None
 
 
+def test_a_batch_is_recorded_in_one_call_as_each_payment_alone_would_be(
+    counters: RedisPaymentCounters, redis: tuple[Any, str]
+) -> None:
+    client, prefix = redis
+    batch = [payment(7, 500), payment(7, 200), payment(59, 300, "USD"), payment(0, 900, minute=MINUTE + 1)]
+    counters.record_many([])  # the script loaded beforehand
+    end = f"{prefix}monitor-end"
+    seen: list[tuple[int, str]] = []
+    with client.monitor() as monitor:  # what Redis ran, per client: this test shares its Redis
+        counters.record_many(batch, {"surge_payments_accepted_total": 4})
+        client.echo(end)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and end not in (seen[-1][1] if seen else ""):
+            command = monitor.next_command()
+            seen.append((int(command["client_port"] or 0), str(command["command"])))
+    port = next(port for port, command in seen if command.startswith("EVALSHA") and batch[0].id in command)
+    calls = [command.split(" ", 1)[0] for p, command in seen if p == port]
+    # a connection opened or health-checked meanwhile says SELECT, HELLO or PING; ECHO is the end
+    setup = ("SELECT", "HELLO", "CLIENT", "AUTH", "PING", "ECHO")
+    assert [c for c in calls if c not in setup] == ["EVALSHA"], "one round trip for the whole batch"
+    for p in batch:
+        assert counters.marker(p.id) == {
+            "status": "accepted", "amount_cents": str(p.amount_cents), "currency": p.currency,
+            "accepted_ms": str(p.accepted_ms),
+        }  # fmt: skip
+        assert MARKER_TTL - 5 < client.ttl(f"{prefix}pay:{p.id}") <= MARKER_TTL
+    assert client.hgetall(f"{prefix}stats:pay:EUR:{MINUTE}") == {
+        **{"c:7": "2", "s:7": "700", "mn:7": "200", "mx:7": "500"},
+        **{"c": "2", "s": "700", "mn": "200", "mx": "500"},
+    }
+    assert client.hgetall(f"{prefix}stats:pay:USD:{MINUTE}") == {
+        **{"c:59": "1", "s:59": "300", "mn:59": "300", "mx:59": "300"},
+        **{"c": "1", "s": "300", "mn": "300", "mx": "300"},
+    }
+    later = f"{prefix}stats:pay:EUR:{MINUTE + 1}"
+    assert client.hgetall(later) == {
+        "c:0": "1",
+        "s:0": "900",
+        "mn:0": "900",
+        "mx:0": "900",
+        "c": "1",
+        "s": "900",
+        "mn": "900",
+        "mx": "900",
+    }
+    assert (WINDOW_S + 299) * 1000 < client.pttl(later) <= (WINDOW_S + 300) * 1000
+    assert client.smembers(counters.series_key) == {"EUR", "USD"}
+    assert float(client.hgetall(counters._metrics_key)["surge_payments_accepted_total"]) == 4, "counted once"
+
+
 def test_minute_aggregates_cover_only_the_whole_minutes_of_the_span(counters: RedisPaymentCounters) -> None:
     for minute in (MINUTE - 1, MINUTE, MINUTE + 1):
         counters.record(payment(30, 100, minute=minute))

@@ -37,7 +37,7 @@ def test_messages_queued_behind_a_batch_in_flight_go_out_in_full_batches_without
         while not target.sizes:  # the first batch is in flight now
             threading.Event().wait(0.001)
         rest = [pool.submit(sender.send, "q", f"b{i}") for i in range(25)]
-        while sender._lanes["q"].qsize() < 25:
+        while sender._lanes["q"].waiting() < 25:
             threading.Event().wait(0.001)
         target.release.set()
         assert first.result(5) == "m0"

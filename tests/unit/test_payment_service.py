@@ -6,9 +6,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from functions.batching import coalescing
 from functions.errors import DependencyDown, IdempotencyKeyReused, NotFound, ValidationFailed
 from functions.idempotency import id_for_key
 from functions.ids import new_id
@@ -248,3 +250,64 @@ def test_below_debug_each_stored_payment_still_gets_its_line(world: World) -> No
     with captured_logs("TRACE") as lines:
         world.service.store_batch([("m1", _message(1)), ("m2", _message(2))])
     assert [line["message_id"] for line in lines if line["message"] == "payment stored"] == ["m1", "m2"]
+
+
+class PartlyRefusingQueue(FakeQueue):
+    """SQS took every entry of a batch but the one whose body holds ``refused``."""
+
+    def __init__(self, refused: str) -> None:
+        super().__init__()
+        self.refused = refused
+        self.batch_sizes: list[int] = []
+
+    def send_batch(self, queue: str, entries: list[tuple[str, dict[str, str] | None]]) -> list[str | Exception]:
+        self.batch_sizes.append(len(entries))
+        return [
+            DependencyDown("sqs", RuntimeError("InternalError")) if self.refused in body else self.send(queue, body, a)
+            for body, a in entries
+        ]
+
+
+def _accept_together(service: PaymentService, cents: list[int]) -> list[dict[str, object] | Exception]:
+    """Accept payments from concurrent requests, as a gateway's threads do."""
+
+    def one(amount: int) -> dict[str, object] | Exception:
+        try:
+            return service.accept(PaymentRequest(amount, "EUR"), request_id=f"r-{amount}")
+        except DependencyDown as exc:
+            return exc
+
+    with ThreadPoolExecutor(max_workers=len(cents)) as pool:
+        return list(pool.map(one, cents))
+
+
+def test_concurrent_payments_share_one_sqs_batch_and_one_redis_call_and_each_gets_its_own_answer() -> None:
+    world = World()
+    queue = PartlyRefusingQueue(refused='"amount_cents":666,')
+    # a window far longer than the test needs: the three requests land in one batch
+    service = PaymentService(
+        queue, world.counters, world.ledger, world.idempotency, QUEUE, metrics=world.metrics,
+        batching=coalescing(500, 1, "sqs"),
+    )  # fmt: skip
+    answers = _accept_together(service, [100, 666, 300])
+    assert queue.batch_sizes == [3]
+    assert [a["amount"] for a in answers if isinstance(a, dict)] == ["1.00", "3.00"]
+    assert isinstance(answers[1], DependencyDown), "the entry SQS refused fails alone: its client gets a 503"
+    assert world.counters.record_calls == 1, "the batch is counted in one Redis round trip"
+    assert sorted(int(m["amount_cents"]) for m in world.counters.markers.values()) == [100, 300]
+    assert world.counters.metric_fields['surge_payments_accepted_total{currency="EUR"}'] == 2
+    assert world.counters.metric_fields["surge_enqueue_latency_seconds_count"] == 2
+
+
+def test_a_batch_redis_cannot_count_is_still_accepted() -> None:
+    world = World()
+    world.counters.down = True
+    service = PaymentService(
+        world.queue, world.counters, world.ledger, world.idempotency, QUEUE, batching=coalescing(500, 1, "sqs")
+    )
+    with captured_logs() as lines:
+        answers = _accept_together(service, [100, 200])
+    assert all(isinstance(a, dict) and a["status"] == "accepted" for a in answers)
+    assert len(world.queued()) == 2
+    [warning] = [line for line in lines if line["message"] == "payments accepted but not counted"]
+    assert sorted(warning["payment_ids"]) == sorted(p.id for p in world.queued())

@@ -1,34 +1,39 @@
--- Record one accepted payment: its in-flight marker, its per-second statistics and the
--- gateway's metric increments (folded in here so metrics cost no extra round trip).
--- KEYS[1] payment marker hash, KEYS[2] minute statistics hash, KEYS[3] set of currencies,
--- KEYS[4] metrics hash
--- ARGV[1] amount in cents, ARGV[2] currency, ARGV[3] accepted at (ms),
--- ARGV[4] second within the minute (0-59), ARGV[5] marker ttl, ARGV[6] statistics ttl,
--- ARGV[7..] pairs of metric field and increment (may be none)
-local amount = tonumber(ARGV[1])
-local s = ARGV[4]
+-- Record accepted payments (one, or a batch the gateway sent to SQS together): each one's
+-- in-flight marker and per-second statistics, and the gateway's metric increments (folded
+-- in here so metrics cost no extra round trip).
+-- KEYS[1] set of currencies, KEYS[2] metrics hash, then per payment: its marker hash and
+-- its minute statistics hash (KEYS[1 + 2i], KEYS[2 + 2i] for the i-th payment)
+-- ARGV[1] marker ttl, ARGV[2] statistics ttl, ARGV[3] number of metric pairs m,
+-- ARGV[4 .. 3 + 2m] pairs of metric field and increment, then per payment four values:
+-- amount in cents, currency, accepted at (ms), second within the minute (0-59)
+local marker_ttl, stats_ttl, pairs = ARGV[1], ARGV[2], tonumber(ARGV[3])
 
-redis.call('HSET', KEYS[1], 'status', 'accepted', 'amount_cents', ARGV[1],
-           'currency', ARGV[2], 'accepted_ms', ARGV[3])
-redis.call('EXPIRE', KEYS[1], ARGV[5])
-
--- per-second fields feed partial minutes at the window's edges, the minute totals the rest
-for _, suffix in ipairs({':' .. s, ''}) do
-  redis.call('HINCRBY', KEYS[2], 'c' .. suffix, 1)
-  redis.call('HINCRBY', KEYS[2], 's' .. suffix, amount)
-  local low = redis.call('HGET', KEYS[2], 'mn' .. suffix)
-  if not low or amount < tonumber(low) then
-    redis.call('HSET', KEYS[2], 'mn' .. suffix, amount)
-  end
-  local high = redis.call('HGET', KEYS[2], 'mx' .. suffix)
-  if not high or amount > tonumber(high) then
-    redis.call('HSET', KEYS[2], 'mx' .. suffix, amount)
-  end
+for i = 4, 3 + 2 * pairs, 2 do
+  redis.call('HINCRBYFLOAT', KEYS[2], ARGV[i], ARGV[i + 1])
 end
-redis.call('EXPIRE', KEYS[2], ARGV[6])
-redis.call('SADD', KEYS[3], ARGV[2])
 
-for i = 7, #ARGV - 1, 2 do
-  redis.call('HINCRBYFLOAT', KEYS[4], ARGV[i], ARGV[i + 1])
+local first = 4 + 2 * pairs
+for p = 0, (#ARGV - first + 1) / 4 - 1 do
+  local a = first + 4 * p
+  local marker, minute = KEYS[3 + 2 * p], KEYS[4 + 2 * p]
+  local amount, currency, s = tonumber(ARGV[a]), ARGV[a + 1], ARGV[a + 3]
+  redis.call('HSET', marker, 'status', 'accepted', 'amount_cents', ARGV[a],
+             'currency', currency, 'accepted_ms', ARGV[a + 2])
+  redis.call('EXPIRE', marker, marker_ttl)
+  -- per-second fields feed partial minutes at the window's edges, the minute totals the rest
+  for _, suffix in ipairs({':' .. s, ''}) do
+    redis.call('HINCRBY', minute, 'c' .. suffix, 1)
+    redis.call('HINCRBY', minute, 's' .. suffix, amount)
+    local low = redis.call('HGET', minute, 'mn' .. suffix)
+    if not low or amount < tonumber(low) then
+      redis.call('HSET', minute, 'mn' .. suffix, amount)
+    end
+    local high = redis.call('HGET', minute, 'mx' .. suffix)
+    if not high or amount > tonumber(high) then
+      redis.call('HSET', minute, 'mx' .. suffix, amount)
+    end
+  end
+  redis.call('EXPIRE', minute, stats_ttl)
+  redis.call('SADD', KEYS[1], currency)
 end
 return 1
