@@ -8,9 +8,10 @@ client makes the same HTTP requests as botocore's SQS client (AWS JSON 1.0,
 like botocore's ``standard`` mode. tests/unit/test_sqs_wire.py checks its requests,
 errors and retries against botocore's, against one recording HTTP server.
 
-The transport is ``http.client`` with a pool of keep-alive connections: urllib3 2 writes
-the headers and the body of a request in two ``send`` calls and parses more, and
-measured twice the CPU per call (``python -m loadtest.sqs_client_cpu``).
+The transport is a pool of keep-alive HTTP/1.1 connections of its own (``_Connection``):
+urllib3 2 writes the headers and the body of a request in two ``send`` calls and parses
+more (twice the CPU per call), and ``http.client`` parses every answer's headers with the
+``email`` package (``python -m loadtest.sqs_client_cpu`` measures each).
 
 It implements the calls of the hot path; every other method (``create_queue``,
 ``purge_queue``…) is served by the boto3 client it wraps, so it can stand in for one.
@@ -21,7 +22,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import http.client
 import json
 import random
 import select
@@ -29,6 +29,7 @@ import socket
 import ssl
 import threading
 import time
+from contextlib import suppress
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -107,42 +108,118 @@ def _amz_date() -> str:
     return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
 
 
+class _Connection:
+    """One keep-alive HTTP/1.1 connection: a request goes out in one ``sendall``, the answer is
+    framed by Content-Length (or chunked). ``http.client`` parses every answer's headers with
+    the ``email`` package, which cost more CPU than the rest of an SQS call."""
+
+    __slots__ = ("_buffer", "sock")
+
+    def __init__(self, sock: socket.socket):
+        self.sock = sock
+        self._buffer = b""
+
+    def close(self) -> None:
+        with suppress(OSError):
+            self.sock.close()
+
+    def exchange(self, request: bytes) -> tuple[int, dict[str, str], bytes, bool]:
+        """Status, headers (lower-case names), body, and whether the server closes after it."""
+        self.sock.sendall(request)
+        head = self._read_until(b"\r\n\r\n").decode("latin-1").split("\r\n")
+        version, status, *_ = head[0].split(" ", 2)
+        if not version.startswith("HTTP/1.") or not status.isdigit():
+            raise _BadResponse(f"not an HTTP/1.x status line: {head[0][:80]!r}")
+        headers: dict[str, str] = {}
+        for line in head[1:]:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+        connection = headers.get("connection", "").lower()
+        closes = connection == "close" or (version == "HTTP/1.0" and connection != "keep-alive")
+        if "chunked" in headers.get("transfer-encoding", "").lower():
+            body = self._read_chunked()
+        elif "content-length" in headers:
+            body = self._read_exactly(int(headers["content-length"]))
+        elif int(status) in (204, 304) or 100 <= int(status) < 200:
+            body = b""
+        else:  # framed by the end of the connection
+            body, closes = self._read_to_end(), True
+        return int(status), headers, body, closes
+
+    def _fill(self) -> None:
+        data = self.sock.recv(65536)
+        if not data:
+            raise _BadResponse("the server closed the connection mid-answer")
+        self._buffer += data
+
+    def _read_until(self, marker: bytes) -> bytes:
+        while (end := self._buffer.find(marker)) < 0:
+            self._fill()
+        line, self._buffer = self._buffer[:end], self._buffer[end + len(marker) :]
+        return line
+
+    def _read_exactly(self, n: int) -> bytes:
+        while len(self._buffer) < n:
+            self._fill()
+        data, self._buffer = self._buffer[:n], self._buffer[n:]
+        return data
+
+    def _read_chunked(self) -> bytes:
+        chunks = []
+        while size := int(self._read_until(b"\r\n").split(b";", 1)[0], 16):
+            chunks.append(self._read_exactly(size))
+            self._read_until(b"\r\n")
+        while self._read_until(b"\r\n"):  # trailers, up to the empty line
+            pass
+        return b"".join(chunks)
+
+    def _read_to_end(self) -> bytes:
+        while data := self.sock.recv(65536):
+            self._buffer += data
+        data, self._buffer = self._buffer, b""
+        return data
+
+
+class _BadResponse(ConnectionError):
+    """An answer that is not HTTP/1.x or ends early: the connection is dropped."""
+
+
 class _Pool:
     """Keep-alive connections to one endpoint, one per concurrent caller at most (LIFO)."""
 
     def __init__(self, endpoint: str, connect_timeout: float, read_timeout: float | None, size: int):
         parts = urlsplit(endpoint)
-        self._https = parts.scheme == "https"
+        https = parts.scheme == "https"
         self._host = parts.hostname or ""
-        self._port = parts.port or (443 if self._https else 80)
+        self._port = parts.port or (443 if https else 80)
         self._connect_timeout = connect_timeout
         self._read_timeout = read_timeout
         self._size = size
-        self._idle: list[http.client.HTTPConnection] = []
+        self._idle: list[_Connection] = []
         self._lock = threading.Lock()
-        self._tls = ssl.create_default_context(cafile=get_cert_path(True)) if self._https else None
+        self._tls = ssl.create_default_context(cafile=get_cert_path(True)) if https else None
 
-    def get(self) -> http.client.HTTPConnection:
+    def get(self) -> _Connection:
         while True:
             with self._lock:
                 idle = self._idle.pop() if self._idle else None
             if idle is None:
                 break
-            if idle.sock is not None and not _readable(idle.sock):
+            if not _readable(idle.sock):
                 return idle
             idle.close()  # readable while idle: the server closed it (keep-alive timeout)
-        conn: http.client.HTTPConnection
-        if self._tls is not None:
-            conn = http.client.HTTPSConnection(self._host, self._port, timeout=self._connect_timeout, context=self._tls)
-        else:
-            conn = http.client.HTTPConnection(self._host, self._port, timeout=self._connect_timeout)
-        conn.connect()
-        assert conn.sock is not None
-        conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        conn.sock.settimeout(self._read_timeout)
-        return conn
+        sock = socket.create_connection((self._host, self._port), timeout=self._connect_timeout)
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if self._tls is not None:
+                sock = self._tls.wrap_socket(sock, server_hostname=self._host)
+            sock.settimeout(self._read_timeout)
+        except BaseException:
+            sock.close()
+            raise
+        return _Connection(sock)
 
-    def put(self, conn: http.client.HTTPConnection) -> None:
+    def put(self, conn: _Connection) -> None:
         with self._lock:
             if len(self._idle) < self._size:
                 self._idle.append(conn)
@@ -183,7 +260,7 @@ class WireSqsClient:
         self._endpoint = meta.endpoint_url
         parts = urlsplit(self._endpoint)
         default_port = 443 if parts.scheme == "https" else 80
-        # the Host header http.client sends (no default port), which is the one signed
+        # the Host header sent (no default port, as botocore), which is the one signed
         self._host = parts.hostname if parts.port in (None, default_port) else f"{parts.hostname}:{parts.port}"
         self._path = parts.path or "/"
         # the credentials botocore resolved (explicit keys, env, role…), refreshed by botocore
@@ -252,21 +329,24 @@ class WireSqsClient:
             raise botocore.exceptions.ConnectTimeoutError(endpoint_url=self._endpoint, error=exc) from exc
         except OSError as exc:
             raise botocore.exceptions.EndpointConnectionError(endpoint_url=self._endpoint, error=exc) from exc
+        head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+        request = (
+            f"POST {self._path} HTTP/1.1\r\nHost: {self._host}\r\nAccept-Encoding: identity\r\n"
+            f"{head}Content-Length: {len(body)}\r\n\r\n"
+        ).encode("latin-1") + body
         try:
-            conn.request("POST", self._path, body, headers)  # headers and body in one send
-            raw = conn.getresponse()
-            data = raw.read()
+            status, response_headers, data, closes = conn.exchange(request)
         except TimeoutError as exc:
             conn.close()
             raise botocore.exceptions.ReadTimeoutError(endpoint_url=self._endpoint, error=exc) from exc
-        except (OSError, http.client.HTTPException) as exc:
+        except (OSError, ValueError) as exc:
             conn.close()
             raise botocore.exceptions.ConnectionClosedError(endpoint_url=self._endpoint, error=exc) from exc
-        if raw.will_close:
+        if closes:
             conn.close()
         else:
             self._pool.put(conn)
-        return _Response(raw.status, {k.lower(): v for k, v in raw.getheaders()}, data)
+        return _Response(status, response_headers, data)
 
     def _call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
         body = json.dumps(params, default=_blob).encode()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -284,3 +285,62 @@ def test_the_signed_host_is_the_one_sent(endpoint: str, host: str) -> None:
     wire = WireSqsClient(sqs_client(endpoint, "eu-west-1"))
     assert wire._host == host
     assert "SignedHeaders=content-type;host;" in wire._headers("SendMessage", b"{}")["Authorization"]
+
+
+class RawServer:
+    """Answers each request with the next raw bytes of ``answers`` (written in small pieces);
+    after each answer closes the connection if ``close`` is set."""
+
+    def __init__(self, answers: list[bytes], close: bool = False) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.answers, self.close = iter(answers), close
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            conn, _ = self.listener.accept()
+            with conn:
+                while self._answer(conn) and not self.close:
+                    pass
+
+    def _answer(self, conn: socket.socket) -> bool:
+        request = b""
+        while b"\r\n\r\n" not in request:
+            if not (data := conn.recv(65536)):
+                return False
+            request += data
+        answer = next(self.answers, b"")
+        for start in range(0, len(answer), 7):  # framing must not rely on one recv per answer
+            conn.sendall(answer[start : start + 7])
+        return True
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.0\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b'6\r\n{"Mess\r\nf;ext=1\r\nageId": "m-ch"}\r\n0\r\nX-Trailer: 1\r\n\r\n',
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.0\r\nConnection: close\r\n\r\n"
+        b'{"MessageId": "m-ch"}',
+    ],
+    ids=["chunked", "until-close"],
+)
+def test_answers_framed_by_chunks_or_by_the_end_of_the_connection_are_read_whole(answer: bytes) -> None:
+    chunked = b"chunked" in answer
+    server = RawServer([answer] * 2, close=not chunked)
+    _, wire = clients(server.url)
+    for _ in range(2):  # a chunked answer read to its very end leaves the connection fit for the next
+        assert wire.send_message(QueueUrl=QUEUE, MessageBody="x")["MessageId"] == "m-ch"
+        assert len(wire._pool._idle) == chunked, "kept while open; a connection the server closes is not"
+
+
+@pytest.mark.parametrize(
+    "answer", [b"SSH-2.0-OpenSSH\r\n\r\n", b'HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n{"MessageId"']
+)
+def test_an_answer_that_is_not_http_or_ends_early_is_a_closed_connection(answer: bytes) -> None:
+    server = RawServer([answer] * 3, close=True)
+    _, wire = clients(server.url)
+    with pytest.raises(botocore.exceptions.ConnectionClosedError):
+        wire.send_message(QueueUrl=QUEUE, MessageBody="x")
+    assert wire._pool._idle == []
