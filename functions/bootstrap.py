@@ -107,7 +107,9 @@ def wire(
     counters = counters or redis_counters
     ledger = ledger or MySqlPaymentLedger(db)
     idempotency = RedisIdempotency(redis_client, settings.redis_prefix, settings.idempotency_ttl_seconds)
-    metrics = Metrics(RedisMetricStore(redis_client, settings.redis_prefix), emf=emf_wanted(settings))
+    metrics = Metrics(
+        RedisMetricStore(redis_client, settings.redis_prefix), emf_wanted(settings), settings.metrics_flush_seconds
+    )
     payments = PaymentService(
         queue, counters, ledger, idempotency, settings.queue_name("payments"), metrics=metrics, batching=batching
     )

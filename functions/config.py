@@ -85,6 +85,7 @@ class Settings:
     queue_urls: dict[str, str] = field(default_factory=dict)
     # METRICS_SINK=emf|redis; empty: EMF on Lambda (on_lambda), Redis elsewhere
     metrics_sink: str = ""
+    metrics_flush_seconds: float = 0.0
     on_lambda: bool = False
     # the local worker process (functions.runtime.workers)
     pollers_per_queue: int = 5  # Lambda starts an SQS mapping with five concurrent batches
@@ -144,6 +145,7 @@ class Settings:
             mysql_session_init=_env_bool("MYSQL_SESSION_INIT", cls.mysql_session_init),
             payment_direct_enabled=direct_payments_enabled(),
             metrics_sink=_env("METRICS_SINK", "").lower(),
+            metrics_flush_seconds=float(_env("METRICS_FLUSH_SECONDS", "0")),
             on_lambda=bool(_env("AWS_LAMBDA_FUNCTION_NAME", "")),
             pollers_per_queue=int(_env("POLLERS_PER_QUEUE", str(cls.pollers_per_queue))),
             pollers_max=int(_env("POLLERS_MAX", str(cls.pollers_max))),

@@ -275,28 +275,33 @@ def sqs_ceiling(seconds: float = 5, threads: int = 4) -> dict[str, float]:
     out["send_while_draining_msgs_per_s"] = round(sum(sent) / took)
     out["drained_msgs_per_s_shallow_queue"] = round(sum(received) / took)
     client.purge_queue(QueueUrl=url)
-    out["emulator_cpu_us_per_message_shallow"] = emulator_cpu_per_message(client, url, body, seconds)
+    per_message, sending = emulator_cpu_per_message(client, url, body, seconds)
+    out["emulator_cpu_us_per_message_shallow"] = per_message
+    out["emulator_send_cpu_us_per_message"] = sending
     client.delete_queue(QueueUrl=url)
     return out
 
 
-def emulator_cpu_per_message(client: Any, url: str, body: str, seconds: float) -> float:
-    """The emulator's own CPU per message at its best: 100 messages sent in full batches of
-    10, then received and deleted 10 at a time, over and over on a queue never deeper than
-    100 (one client thread, so no request waits on another)."""
+def emulator_cpu_per_message(client: Any, url: str, body: str, seconds: float) -> tuple[float, float]:
+    """The emulator's own CPU per message at its best, in all and for the sending alone:
+    100 messages sent in full batches of 10, then received and deleted 10 at a time, over
+    and over on a queue never deeper than 100 (one client thread, so no request waits on
+    another)."""
     meter = CpuMeter()
-    before, moved, stop = meter.read().get("sqs", 0.0), 0, time.monotonic() + seconds
+    before, moved, sending, stop = meter.read().get("sqs", 0.0), 0, 0.0, time.monotonic() + seconds
     entries = [{"Id": str(i), "MessageBody": body} for i in range(10)]
     while time.monotonic() < stop:
+        send_started = meter.read().get("sqs", 0.0)
         for _ in range(10):
             client.send_message_batch(QueueUrl=url, Entries=entries)
+        sending += meter.read().get("sqs", 0.0) - send_started
         while messages := client.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
             client.delete_message_batch(
                 QueueUrl=url,
                 Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
             )
             moved += len(messages)
-    return round((meter.read().get("sqs", 0.0) - before) / max(moved, 1) * 1e6)
+    return round((meter.read().get("sqs", 0.0) - before) / max(moved, 1) * 1e6), round(sending / max(moved, 1) * 1e6)
 
 
 @contextmanager
@@ -765,7 +770,7 @@ def render(report: dict[str, Any]) -> str:
     )  # fmt: skip
     lines = ["| measure | result | target | ratio |", "|---|---|---|---|"]
     lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
-    lines += render_floors(ph)
+    lines += render_floors(ph, report["machine"]["nproc"])
     lines += ["", "CPU per request (µs) by process group, and the generator's share of the 2 cores:", "",
               "| phase | " + " | ".join(GROUPS) + " | generator share |", "|---" * (len(GROUPS) + 2) + "|"]  # fmt: skip
     for key in ("payments_550", "payments_max", "direct_max", "chalice_local", "flash_sale"):
@@ -791,7 +796,7 @@ def render(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def render_floors(ph: dict[str, Any]) -> list[str]:
+def render_floors(ph: dict[str, Any], nproc: int) -> list[str]:
     """The floors below which no change to Surge's own code can bring the CPU per payment."""
     fl, emulator = ph.get("floors"), ph["sqs_emulator"].get("emulator_cpu_us_per_message_shallow")
     if not fl or emulator is None:
@@ -808,7 +813,26 @@ def render_floors(ph: dict[str, Any]) -> list[str]:
              f"| SQS emulator, per message | {emulator} µs | {emulator} µs |",
              f"| a payment can cost no less than (Chalice route + emulator) | {low550:.2f} ms (target <= 0.8 ms) "
              f"| {lowmax:.2f} ms (target <= 0.6 ms) |"]  # fmt: skip
-    return lines
+    return lines + render_reach(ph, chmax["server_cpu_us"], nproc)
+
+
+def render_reach(ph: dict[str, Any], route_us: float, nproc: int) -> list[str]:
+    """What the rate targets ask of this machine: the CPU that the floors alone, and the load
+    generator, need at that rate (the worker may fall behind meanwhile, so only the sending
+    part of the emulator's cost counts), against its cores."""
+    sending = ph["sqs_emulator"].get("emulator_send_cpu_us_per_message")
+    local, top = ph["chalice_local"], ph["payments_max"]
+    if sending is None or not local.get("accepted_per_s"):
+        return []
+    generator = top["cpu_us_per_request"].get("generator", 0)
+    per_payment = route_us + sending + generator
+    rate = 10 * local["accepted_per_s"]
+    return ["", "What the rate target asks of this machine (floors at max, the emulator's sending alone, and the",
+            "load generator's own CPU per request in the max phase):", "",
+            "| target | rate | CPU µs per payment, floors + generator | cores needed (machine has "
+            f"{nproc}) |", "|---|---|---|---|",
+            f"| 10x `chalice local` at 64 conns | {rate:.0f}/s | {route_us:.0f} + {sending:.0f} + {generator:.0f} "
+            f"= {per_payment:.0f} | {rate * per_payment / 1e6:.2f} |"]  # fmt: skip
 
 
 STACK_GROUPS = ["gateway", "worker", "sqs", "mariadbd", "redis-server"]

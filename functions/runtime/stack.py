@@ -116,6 +116,8 @@ def start_gateway(env: dict[str, str], options: StackOptions, log: Path | None =
     gateway_env = {
         **env,
         "SQS_BATCHING": env.get("SQS_BATCHING", "1"),
+        # refusals are counted in memory and written once a second, not one Redis call each
+        "METRICS_FLUSH_SECONDS": env.get("METRICS_FLUSH_SECONDS", "1"),
         # granian serves at most `backpressure` connections per worker (default backlog/workers,
         # here 1,024): the 5,501st keep-alive client of a flash sale would wait for seconds
         "GRANIAN_BACKPRESSURE": env.get("GRANIAN_BACKPRESSURE", "16384"),

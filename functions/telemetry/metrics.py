@@ -21,6 +21,9 @@ Code describes what happened with ``Increments`` (counters and histogram observa
 
 from __future__ import annotations
 
+import atexit
+import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -116,12 +119,21 @@ class Increments:
 
 
 class Metrics:
-    """Sends ``Increments`` to Redis (local) or CloudWatch EMF (Lambda). Never raises."""
+    """Sends ``Increments`` to Redis (local) or CloudWatch EMF (Lambda). Never raises.
 
-    def __init__(self, store: MetricStore | None, emf: bool):
+    ``buffer_seconds`` (a long-lived process): ``record`` adds to an in-process buffer that a
+    thread writes to Redis every that many seconds, in one round trip — a refused request
+    then costs no Redis call of its own. ``flush_buffered`` writes it now (``GET /metrics``).
+    """
+
+    def __init__(self, store: MetricStore | None, emf: bool, buffer_seconds: float = 0):
         self._store = store
         self._emf = EmfMetrics(namespace=NAMESPACE) if emf else None
         self._pending = False  # Powertools warns on every flush of an empty set
+        self._buffer_seconds = buffer_seconds
+        self._buffer: dict[str, float] = {}
+        self._buffer_lock = threading.Lock()
+        self._flusher: threading.Thread | None = None
 
     @property
     def store(self) -> MetricStore | None:
@@ -135,14 +147,49 @@ class Metrics:
         return usage.fields
 
     def record(self, usage: Increments) -> None:
-        """At most one Redis round trip; a metrics failure never fails the request."""
+        """At most one Redis round trip (none when buffered); a metrics failure never fails the request."""
         if self._emf is not None:
             self._emit(usage)
         elif self._store is not None and usage.fields:
-            try:
-                self._store.add(usage.fields)
-            except Exception as exc:  # Redis down: the request's own answer matters more
-                logger.debug("metrics not recorded", extra={"reason": str(exc)})
+            if self._buffer_seconds <= 0:
+                self._add(usage.fields)
+                return
+            with self._buffer_lock:
+                for name, value in usage.fields.items():
+                    self._buffer[name] = self._buffer.get(name, 0) + value
+            if self._flusher is None:
+                self._start_flusher()
+
+    def flush_buffered(self) -> None:
+        """Write what the buffer holds in one round trip; kept for the next flush if Redis is down."""
+        with self._buffer_lock:
+            fields, self._buffer = self._buffer, {}
+        if fields and not self._add(fields):
+            with self._buffer_lock:
+                for name, value in fields.items():
+                    self._buffer[name] = self._buffer.get(name, 0) + value
+
+    def _add(self, fields: Mapping[str, float]) -> bool:
+        assert self._store is not None
+        try:
+            self._store.add(fields)
+            return True
+        except Exception as exc:  # Redis down: the request's own answer matters more
+            logger.debug("metrics not recorded", extra={"reason": str(exc)})
+            return False
+
+    def _start_flusher(self) -> None:
+        with self._buffer_lock:
+            if self._flusher is not None:
+                return
+            self._flusher = threading.Thread(target=self._flush_forever, name="metrics-flush", daemon=True)
+            self._flusher.start()
+        atexit.register(self.flush_buffered)  # a stopping process writes its last second
+
+    def _flush_forever(self) -> None:
+        while True:
+            time.sleep(self._buffer_seconds)
+            self.flush_buffered()
 
     def flush(self) -> None:
         """End of an invocation: print the EMF blob (no-op locally)."""

@@ -20,6 +20,7 @@ def metrics() -> Response:
     store = app.metrics.store
     if store is None:
         raise ServiceUnavailable("metrics go to CloudWatch (EMF) in this deployment")
+    app.metrics.flush_buffered()  # this process's last second too
     fields = store.read()
     text = render(fields, app.queue_depths.gauges())
     return Response(body=text, status_code=200, headers={"Content-Type": CONTENT_TYPE})

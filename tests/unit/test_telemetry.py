@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +15,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from functions.statistics.queues import QueueDepths
 from functions.statistics.window import Window
 from functions.telemetry.catalog import FAMILIES
-from functions.telemetry.metrics import LATENCY_BUCKETS_S, Increments, bucket_bound, series_name
+from functions.telemetry.metrics import LATENCY_BUCKETS_S, Increments, Metrics, bucket_bound, series_name
 from functions.telemetry.prometheus import parse_series, render
-from tests.fakes import FakeQueue
+from tests.fakes import FakeMetricStore, FakeQueue
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -213,3 +214,29 @@ def test_batch_usage_measures_each_message_age_from_its_sent_timestamp() -> None
     assert usage.fields['surge_worker_messages_total{outcome="stored",queue="orders"}'] == 2
     assert usage.fields['surge_worker_messages_total{outcome="failed",queue="orders"}'] == 1
     assert [request_id_attribute(r) for r in records] == ["r0", "r1", "r2"]
+
+
+def test_a_buffered_process_writes_its_increments_together_and_keeps_them_through_an_outage() -> None:
+    store = FakeMetricStore()
+    metrics = Metrics(store, emf=False, buffer_seconds=3600)  # the flusher thread will not come round here
+    rejected = Increments().count("surge_requests_rejected_total", route="/checkout", code="out_of_stock", status="409")
+    for _ in range(3):
+        metrics.record(rejected)
+    assert store.calls == 0, "a refused request makes no Redis call of its own"
+    store.down = True
+    metrics.flush_buffered()  # Redis down: nothing is lost
+    store.down = False
+    metrics.record(rejected)
+    metrics.flush_buffered()
+    assert store.calls == 1
+    assert store.fields == {next(iter(rejected.fields)): 4}
+
+
+def test_the_buffer_is_written_by_its_thread_every_buffer_seconds() -> None:
+    store = FakeMetricStore()
+    metrics = Metrics(store, emf=False, buffer_seconds=0.01)
+    metrics.record(Increments().count("surge_requests_unavailable_total", route="/payment"))
+    deadline = time.monotonic() + 5
+    while not store.calls and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert store.fields == {'surge_requests_unavailable_total{route="/payment"}': 1}
