@@ -41,7 +41,7 @@ def cpu_per_message(threads: int, messages: int, round_trip_s: float = 0.0005) -
         worker.join()
     cpu = time.process_time() - start
     sent = per_thread * threads
-    return cpu / sent * 1e6, sent / max(sender.batches - 1, 1)
+    return cpu / sent * 1e6, sent / max(sender._lanes["q"].batches - 1, 1)
 
 
 def main() -> int:
