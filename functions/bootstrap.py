@@ -121,7 +121,7 @@ def wire(
     )
     orders = MySqlOrders(db)
     checkout = CheckoutService(
-        stock, queue, orders, idempotency, settings.queue_name("orders"), settings.default_currency
+        stock, queue, orders, idempotency, settings.queue_name("orders"), settings.default_currency, batching=batching
     )
     keyspace = RedisKeyspace(redis_client, settings.redis_prefix)
     reconcile_log = RedisReconcileLog(redis_client, settings.redis_prefix)

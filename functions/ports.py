@@ -9,7 +9,17 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from functions.checkout.model import Claim, Held, Item, Order, Product, Reservation, Settlement, StoredOrder
+from functions.checkout.model import (
+    Claim,
+    Held,
+    Item,
+    Order,
+    Product,
+    Reservation,
+    Reserving,
+    Settlement,
+    StoredOrder,
+)
 from functions.payments.model import Payment, StoredPayment
 from functions.statistics.model import Aggregate, SecondBucket, StatisticsRead
 
@@ -81,6 +91,9 @@ class StockGate(Protocol):
 
     def reserve(self, order_id: str, items: Sequence[Item], currency: str, accepted_ms: int) -> Reservation:
         """All items or none, never below zero; also writes the pending marker and the counters."""
+
+    def reserve_many(self, orders: Sequence[Reserving]) -> list[Reservation]:
+        """``reserve`` for each order in turn, in one round trip; one answer per order."""
 
     def release(self, order: Order, outcome: str, reason: str = "", accepted_before_ms: int = 0) -> bool:
         """Give the reservation back, once; ``outcome`` is ``cancelled`` (never queued),

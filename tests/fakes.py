@@ -27,6 +27,7 @@ from functions.checkout.model import (
     Product,
     Reservation,
     Reserved,
+    Reserving,
     Settlement,
     Short,
     StoredOrder,
@@ -287,6 +288,7 @@ class FakeStockGate(_Dependency):
         self.stats: dict[tuple[str, int], list[int]] = {}  # (currency, second) -> [orders, cents, units]
         self.locked: list[int] = []
         self.reservations: dict[str, int] = {}  # the index by time: order id -> accepted ms, while pending
+        self.reserve_calls = 0  # round trips: one per reserve or reserve_many
 
     def put(self, product_id: int, available: int, price_cents: int = 100) -> None:
         self.products[product_id] = {
@@ -308,8 +310,15 @@ class FakeStockGate(_Dependency):
         row[1] += sign * cents
         row[2] += sign * units
 
-    def reserve(self, order_id: str, items: Sequence[Item], currency: str, accepted_ms: int) -> Reservation:
+    def reserve_many(self, orders: Sequence[Reserving]) -> list[Reservation]:
         self._reach()
+        self.reserve_calls += 1
+        return [self._reserve(o.order_id, o.items, o.currency, o.accepted_ms) for o in orders]
+
+    def reserve(self, order_id: str, items: Sequence[Item], currency: str, accepted_ms: int) -> Reservation:
+        return self.reserve_many([Reserving(order_id, tuple(items), currency, accepted_ms)])[0]
+
+    def _reserve(self, order_id: str, items: Sequence[Item], currency: str, accepted_ms: int) -> Reservation:
         if order_id in self.markers:
             marker = self.markers[order_id]
             return AlreadyReserved(_wire(marker["status"]), int(marker["total_cents"]))

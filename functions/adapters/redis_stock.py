@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
+from typing import Any
 
 import redis
 from redis.exceptions import LockError
@@ -31,6 +32,7 @@ from functions.checkout.model import (
     Product,
     Reservation,
     Reserved,
+    Reserving,
     Short,
     held_items,
 )
@@ -94,33 +96,24 @@ class RedisStock:
         return f"{self.bucket_prefix}currencies"
 
     def reserve(self, order_id: str, items: Sequence[Item], currency: str, accepted_ms: int) -> Reservation:
-        keys = [
-            self._pending_key,
-            self._marker_key(order_id),
-            self._minute_key(currency, accepted_ms),
-            self.series_key,
-            self.sold_key,
-            self.soldout_key,
-            self._reservations_key,
-            *(self.product_key(i.product_id) for i in items),
-        ]
-        args: list[str | int] = [
-            currency, accepted_ms, accepted_ms // 1000 % 60, self._marker_ttl, self._stats_ttl, order_id
-        ]  # fmt: skip
-        for item in items:
-            args += [item.product_id, item.quantity]
+        return self.reserve_many([Reserving(order_id, tuple(items), currency, accepted_ms)])[0]
+
+    def reserve_many(self, orders: Sequence[Reserving]) -> list[Reservation]:
+        """Each order in turn, all its items or none, in one Lua call."""
+        keys = [self._pending_key, self.series_key, self.sold_key, self.soldout_key, self._reservations_key]
+        args: list[str | int] = [self._marker_ttl, self._stats_ttl]
+        for order in orders:
+            ms = order.accepted_ms
+            keys += [self._marker_key(order.order_id), self._minute_key(order.currency, ms)]
+            keys += [self.product_key(i.product_id) for i in order.items]
+            args += [order.order_id, order.currency, ms, ms // 1000 % 60, len(order.items)]
+            for item in order.items:
+                args += [item.product_id, item.quantity]
         try:
-            reply = self._reserve(keys=keys, args=args)
+            replies = self._reserve(keys=keys, args=args)
         except redis.RedisError as exc:
             raise DependencyDown("redis", exc) from exc
-        kind = reply[0]
-        if kind == "reserved":
-            return Reserved(tuple(int(p) for p in reply[1:]))
-        if kind == "short":
-            return Short(int(reply[1]), max(0, int(reply[2])))
-        if kind == "missing":
-            return Missing(int(reply[1]))
-        return AlreadyReserved(str(reply[1]), int(reply[2]))
+        return [_reservation(reply) for reply in replies]
 
     def release(self, order: Order, outcome: str, reason: str = "", accepted_before_ms: int = 0) -> bool:
         keys = [
@@ -264,3 +257,14 @@ def _held(order_id: str, marker: dict[str, str]) -> Held:
         int(marker["accepted_ms"]),
     )
     return Held(order_id, "claimed" in marker, order)
+
+
+def _reservation(reply: Sequence[Any]) -> Reservation:
+    kind = reply[0]
+    if kind == "reserved":
+        return Reserved(tuple(int(p) for p in reply[1:]))
+    if kind == "short":
+        return Short(int(reply[1]), max(0, int(reply[2])))
+    if kind == "missing":
+        return Missing(int(reply[1]))
+    return AlreadyReserved(str(reply[1]), int(reply[2]))

@@ -304,3 +304,13 @@ class AlreadyReserved:
 
 
 Reservation = Reserved | Short | Missing | AlreadyReserved
+
+
+@dataclass(frozen=True)
+class Reserving:
+    """What one order asks the stock gate for."""
+
+    order_id: str
+    items: tuple[Item, ...]
+    currency: str
+    accepted_ms: int

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
+from functions.batching import Batching, one_by_one
 from functions.checkout.model import (
     AlreadyReserved,
     CheckoutRequest,
     Item,
     Missing,
     Order,
+    Reservation,
     Reserved,
+    Reserving,
     Short,
     held_items,
 )
@@ -26,6 +29,20 @@ from functions.ports import Idempotency, MessageQueue, OrderStore, StockGate
 
 # A product is missing from Redis at most once per load; a few rounds cover concurrent losses.
 MAX_LOAD_ROUNDS = 3
+
+
+class _Checkout(NamedTuple):
+    """One checkout on its way to the stock gate and the queue."""
+
+    order_id: str
+    request: CheckoutRequest
+    now_ms: int
+    request_id: str
+    key: str | None
+
+
+# what a checkout comes back from the stock gate and the queue as: the order it became, or why not
+_Outcome = Order | Reservation
 
 
 def priced(items: tuple[Item, ...], prices_cents: tuple[int, ...]) -> tuple[Item, ...]:
@@ -68,7 +85,10 @@ class CheckoutService:
         queue_name: str,
         currency: str,
         clock_ms: Callable[[], int] = lambda: int(time.time() * 1000),
+        batching: Batching[_Checkout, _Outcome] | None = None,
     ):
+        # concurrent checkouts share one Redis call and one SendMessageBatch (a gateway process)
+        self._reserve_and_enqueue: Callable[[_Checkout], _Outcome] = (batching or one_by_one)(self._checkout_many)
         self._stock = stock
         self._queue = queue
         self._orders = orders
@@ -89,36 +109,54 @@ class CheckoutService:
         now_ms = self._clock_ms()
         # an id derived from the key: a retry after an ambiguous failure finds its own reservation
         order_id = id_for_key("checkout", key) if key else new_id(now_ms)
-        reservation = self._reserve(order_id, request, now_ms)
-        if isinstance(reservation, Short):
-            raise OutOfStock(
-                f"product {reservation.product_id} has {reservation.available} left",
-                product_id=reservation.product_id,
-                available=reservation.available,
-            )
-        if isinstance(reservation, AlreadyReserved):
-            return self._replay(order_id, request, request_id, key, reservation)
-        order = Order(
-            id=order_id,
-            items=priced(request.items, reservation.prices_cents),
-            total_cents=reservation.total(request.items),
-            currency=self._currency,
-            delivery=request.delivery,
-            accepted_ms=now_ms,
-            request_id=request_id,
-            idempotency_key=key,
-        )
-        self._enqueue(order, reservation)
-        logger.debug("order accepted", extra={"order_id": order.id})
-        return order.accepted_body()
-
-    def _reserve(self, order_id: str, request: CheckoutRequest, now_ms: int) -> Reserved | Short | AlreadyReserved:
+        checkout = _Checkout(order_id, request, now_ms, request_id, key)
         for _ in range(MAX_LOAD_ROUNDS):
-            reservation = self._stock.reserve(order_id, request.items, self._currency, now_ms)
-            if not isinstance(reservation, Missing):
-                return reservation
-            self._load(reservation.product_id)
-        raise ServiceUnavailable("stock is being reloaded; nothing was reserved", retry_after=1)
+            outcome = self._reserve_and_enqueue(checkout)
+            if not isinstance(outcome, Missing):
+                break
+            self._load(outcome.product_id)
+        else:
+            raise ServiceUnavailable("stock is being reloaded; nothing was reserved", retry_after=1)
+        if isinstance(outcome, Short):
+            raise OutOfStock(
+                f"product {outcome.product_id} has {outcome.available} left",
+                product_id=outcome.product_id,
+                available=outcome.available,
+            )
+        if isinstance(outcome, AlreadyReserved):
+            return self._replay(order_id, request, request_id, key, outcome)
+        assert isinstance(outcome, Order)  # Reserved comes back as the order it became
+        logger.debug("order accepted", extra={"order_id": outcome.id})
+        return outcome.accepted_body()
+
+    def _checkout_many(self, batch: list[_Checkout]) -> list[_Outcome | Exception]:
+        """Reserve for every checkout of the batch in one Redis call, then send the orders that
+        got their stock in one SQS call; a reservation whose order SQS refused is released."""
+        wanted = [Reserving(c.order_id, c.request.items, self._currency, c.now_ms) for c in batch]
+        outcomes: list[_Outcome | Exception] = list(self._stock.reserve_many(wanted))
+        orders = {
+            n: Order(
+                id=c.order_id,
+                items=priced(c.request.items, reserved.prices_cents),
+                total_cents=reserved.total(c.request.items),
+                currency=self._currency,
+                delivery=c.request.delivery,
+                accepted_ms=c.now_ms,
+                request_id=c.request_id,
+                idempotency_key=c.key,
+            )
+            for n, (c, reserved) in enumerate(zip(batch, outcomes, strict=True))
+            if isinstance(reserved, Reserved)
+        }
+        if orders:
+            sent = self._queue.send_batch(
+                self._queue_name, [(o.to_message(), {"request_id": o.request_id or ""}) for o in orders.values()]
+            )
+            for (n, order), result in zip(orders.items(), sent, strict=True):
+                if isinstance(result, Exception):
+                    self._not_enqueued(order, result, release=True)
+                outcomes[n] = result if isinstance(result, Exception) else order
+        return outcomes
 
     def _load(self, product_id: int) -> None:
         """Bring a product Redis does not know from MySQL, once, under a lock."""
@@ -162,14 +200,18 @@ class CheckoutService:
         try:
             self._queue.send(self._queue_name, order.to_message(), {"request_id": order.request_id or ""})
         except DependencyDown as exc:
-            logger.warning("order not enqueued; reservation released", extra={"reason": str(exc)})
-            if isinstance(reservation, Reserved):  # a replay's first message may be in SQS already
-                try:
-                    self._stock.release(order, "cancelled")
-                except DependencyDown as again:
-                    # Redis went too: the reconcile step puts stock back from MySQL minus pending
-                    logger.error("reservation not released", extra={"order_id": order.id, "reason": str(again)})
+            # a replay's first message may be in SQS already: its reservation stays
+            self._not_enqueued(order, exc, release=isinstance(reservation, Reserved))
             raise
+
+    def _not_enqueued(self, order: Order, reason: Exception, *, release: bool) -> None:
+        logger.warning("order not enqueued; reservation released", extra={"reason": str(reason)})
+        if release:
+            try:
+                self._stock.release(order, "cancelled")
+            except DependencyDown as again:
+                # Redis went too: the reconcile step puts stock back from MySQL minus pending
+                logger.error("reservation not released", extra={"order_id": order.id, "reason": str(again)})
 
     def settle_batch(
         self, messages: Sequence[tuple[str, str]], request_ids: Mapping[str, str] | None = None

@@ -23,6 +23,7 @@ from functions.checkout.model import (
     Order,
     Product,
     Reserved,
+    Reserving,
     Short,
 )
 from functions.errors import DependencyDown
@@ -66,6 +67,41 @@ def test_reserve_answers_each_kind_of_reply(stock: RedisStock) -> None:
     assert stock.reserve(new_id(), [Item(1, 4)], "EUR", ACCEPTED_MS) == Short(1, 3)
     assert stock.reserve(new_id(), [Item(99, 1)], "EUR", ACCEPTED_MS) == Missing(99)
     assert stock.reserve(first.id, [Item(1, 2)], "EUR", ACCEPTED_MS) == AlreadyReserved("pending", 2_250)
+
+
+def test_a_batch_of_orders_is_decided_in_turn_in_one_call_as_orders_alone_would_be(
+    stock: RedisStock, redis: tuple[Any, str]
+) -> None:
+    client, prefix = redis
+    first = order(stock, (2, 1))
+    later = ACCEPTED_MS + 61_000  # another minute of statistics
+    batch = [
+        Reserving(new_id(), (Item(1, 3), Item(2, 2)), "EUR", ACCEPTED_MS),  # takes product 2's last two
+        Reserving(new_id(), (Item(2, 1),), "EUR", ACCEPTED_MS),  # short: the order before took them
+        Reserving(new_id(), (Item(99, 1), Item(1, 1)), "USD", later),  # missing wins, nothing taken
+        Reserving(first.id, (Item(2, 1),), "EUR", ACCEPTED_MS),  # a retry of a reserved order
+        Reserving(new_id(), (Item(1, 2),), "USD", later),  # product 1's last two
+    ]
+    stock.reserve_many([])  # the script loaded beforehand
+    end, seen = f"{prefix}monitor-end", []
+    with client.monitor() as monitor:  # what Redis ran, per client: this test shares its Redis
+        answers = stock.reserve_many(batch)
+        client.echo(end)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and end not in (seen[-1][1] if seen else ""):
+            command = monitor.next_command()
+            seen.append((int(command["client_port"] or 0), str(command["command"])))
+    port = next(port for port, command in seen if command.startswith("EVALSHA") and batch[0].order_id in command)
+    setup = ("SELECT", "HELLO", "CLIENT", "AUTH", "PING", "ECHO")
+    assert [c.split(" ", 1)[0] for p, c in seen if p == port and c.split(" ", 1)[0] not in setup] == ["EVALSHA"]
+    assert answers == [Reserved((1_000, 250)), Short(2, 0), Missing(99), AlreadyReserved("pending", 250),
+                       Reserved((1_000,))]  # fmt: skip
+    assert stock.available([1, 2]) == {1: 0, 2: 0}
+    assert client.hget(f"{prefix}order:{batch[4].order_id}", "currency") == "USD"
+    assert client.hgetall(f"{prefix}stats:ord:USD:{later // 60_000}") == {
+        "c:31": "1", "s:31": "2000", "u:31": "2", "c": "1", "s": "2000", "u": "2",
+    }  # fmt: skip
+    assert client.smembers(stock.soldout_key) == {"1", "2"} and client.smembers(stock.series_key) == {"EUR", "USD"}
 
 
 def test_short_never_reports_less_than_zero(stock: RedisStock, redis: tuple[Any, str]) -> None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from functions.batching import coalescing
 from functions.checkout.model import CheckoutRequest, Delivery, Item, Missing, Order, Product, Reservation, Settlement
 from functions.checkout.service import CheckoutService
 from functions.errors import DependencyDown, NotFound, OutOfStock, ServiceUnavailable
@@ -192,12 +194,12 @@ class LosingStockGate(FakeStockGate):
         super().__init__()
         self.losses = losses
 
-    def reserve(self, order_id: str, items: Sequence[Item], currency: str, accepted_ms: int) -> Reservation:
+    def _reserve(self, order_id: str, items: Sequence[Item], currency: str, accepted_ms: int) -> Reservation:
         if self.losses > 0:
             self.losses -= 1
             self.products.pop(items[0].product_id, None)
             return Missing(items[0].product_id)
-        return super().reserve(order_id, items, currency, accepted_ms)
+        return super()._reserve(order_id, items, currency, accepted_ms)
 
 
 def losing_world(losses: int) -> World:
@@ -217,7 +219,7 @@ def test_a_product_lost_twice_while_loading_is_still_reserved_on_the_third_round
 
 def test_a_product_lost_on_every_round_is_a_503_after_three_rounds() -> None:
     world = losing_world(losses=100)
-    reserves = count_calls(world.stock, "reserve")
+    reserves = count_calls(world.stock, "reserve_many")
     with pytest.raises(ServiceUnavailable) as raised:
         world.service.checkout(request((1, 1)), request_id="r-1")
     assert reserves == [3] and raised.value.retry_after == 1 and world.queue.sent == []
@@ -324,3 +326,48 @@ def test_an_order_the_sweep_gave_back_is_stored_rejected(world: World) -> None:
     assert world.settle() == []
     assert world.orders.orders[order.id][1].status == "rejected"
     assert world.orders.catalogue[100].stock == 10
+
+
+class RefusingQueue(FakeQueue):
+    """SQS refuses the entry of one order (by its request id) and takes the rest of a batch."""
+
+    def __init__(self, refused_request: str) -> None:
+        super().__init__()
+        self.refused_request = refused_request
+        self.batch_sizes: list[int] = []
+
+    def send_batch(self, queue: str, entries: list[tuple[str, dict[str, str] | None]]) -> list[str | Exception]:
+        self.batch_sizes.append(len(entries))
+        return [
+            DependencyDown("sqs", RuntimeError("InternalError"))
+            if (attrs or {}).get("request_id") == self.refused_request
+            else self.send(queue, body, attrs)
+            for body, attrs in entries
+        ]
+
+
+def test_concurrent_checkouts_share_one_reservation_call_and_one_sqs_batch_each_decided_in_turn() -> None:
+    world = World()
+    world.stock.put(1, 2, 1_000)  # two units for four buyers
+    queue = RefusingQueue(refused_request="r-2")
+    service = CheckoutService(
+        world.stock, queue, world.orders, FakeIdempotency(), QUEUE, "EUR", clock_ms=lambda: NOW_MS,
+        batching=coalescing(500, 1, "sqs"),
+    )  # fmt: skip
+
+    def buy(n: int) -> dict[str, object] | Exception:
+        try:
+            return service.checkout(request((1, 1)), request_id=f"r-{n}")
+        except (OutOfStock, DependencyDown) as exc:
+            return exc
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(buy, range(1, 5)))
+    assert world.stock.reserve_calls == 1, "one Redis round trip for the four checkouts"
+    assert queue.batch_sizes == [2], "the two that got stock went to SQS together"
+    refused = [a for a in answers if isinstance(a, DependencyDown)]
+    accepted = [a for a in answers if isinstance(a, dict)]
+    short = [a for a in answers if isinstance(a, OutOfStock)]
+    assert len(refused) == 1 and len(accepted) == 1 and len(short) == 2, answers
+    assert [o.id for o in (Order.from_message(b) for b in queue.bodies(QUEUE))] == [accepted[0]["order_id"]]
+    assert world.available(1) == 1, "the unit of the order SQS refused is back on sale"
