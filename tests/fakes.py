@@ -86,7 +86,8 @@ class Sent:
 
 class FakeQueue(_Dependency):
     """Messages sent, per queue; ``in_flight`` sets the in-flight count ``depth`` reports;
-    ``unreachable`` queues fail alone."""
+    ``unreachable`` queues fail alone; an entry of a batch that ``refuses(body, attributes)``
+    fails alone (SQS's per-entry ``Failed``); ``batch_sizes`` records each batch call."""
 
     dependency = "sqs"
 
@@ -96,6 +97,8 @@ class FakeQueue(_Dependency):
         self.in_flight: dict[str, int] = {}
         self.unreachable: set[str] = set()
         self.depth_reads = 0
+        self.refuses: Callable[[str, dict[str, str]], bool] = lambda body, attributes: False
+        self.batch_sizes: list[int] = []
 
     def send(self, queue: str, body: str, attributes: dict[str, str] | None = None) -> str:
         self._reach()
@@ -103,11 +106,17 @@ class FakeQueue(_Dependency):
         return f"m{len(self.sent)}"
 
     def send_batch(self, queue: str, entries: list[tuple[str, dict[str, str] | None]]) -> list[str | Exception]:
+        self.batch_sizes.append(len(entries))
         try:
             self._reach()
         except DependencyDown as exc:  # SQS answers a failed batch per entry
             return [exc] * len(entries)
-        return [self.send(queue, body, attributes) for body, attributes in entries]
+        return [
+            DependencyDown("sqs", RuntimeError("InternalError"))
+            if self.refuses(body, attributes or {})
+            else self.send(queue, body, attributes)
+            for body, attributes in entries
+        ]
 
     def depth(self, queue: str) -> dict[str, int]:
         self._reach()

@@ -29,7 +29,7 @@ from functions.checkout.model import (
 from functions.errors import DependencyDown
 from functions.ids import new_id
 from functions.runtime.emulator import free_port
-from tests.support import redis_namespace
+from tests.support import redis_commands, redis_namespace
 
 # 10:20:30.456 on a day: minute 29_453_780 (of the epoch), second 30 of that minute
 ACCEPTED_MS = 1_767_226_830_456
@@ -83,17 +83,9 @@ def test_a_batch_of_orders_is_decided_in_turn_in_one_call_as_orders_alone_would_
         Reserving(new_id(), (Item(1, 2),), "USD", later),  # product 1's last two
     ]
     stock.reserve_many([])  # the script loaded beforehand
-    end, seen = f"{prefix}monitor-end", []
-    with client.monitor() as monitor:  # what Redis ran, per client: this test shares its Redis
-        answers = stock.reserve_many(batch)
-        client.echo(end)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and end not in (seen[-1][1] if seen else ""):
-            command = monitor.next_command()
-            seen.append((int(command["client_port"] or 0), str(command["command"])))
-    port = next(port for port, command in seen if command.startswith("EVALSHA") and batch[0].order_id in command)
-    setup = ("SELECT", "HELLO", "CLIENT", "AUTH", "PING", "ECHO")
-    assert [c.split(" ", 1)[0] for p, c in seen if p == port and c.split(" ", 1)[0] not in setup] == ["EVALSHA"]
+    answers: list[Any] = []
+    calls = redis_commands(client, lambda: answers.extend(stock.reserve_many(batch)), batch[0].order_id)
+    assert calls == ["EVALSHA"], "one round trip for the whole batch"
     assert answers == [Reserved((1_000, 250)), Short(2, 0), Missing(99), AlreadyReserved("pending", 250),
                        Reserved((1_000,))]  # fmt: skip
     assert stock.available([1, 2]) == {1: 0, 2: 0}

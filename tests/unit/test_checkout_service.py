@@ -6,10 +6,11 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 
-from functions.batching import coalescing
+from functions.batching import Batching, coalescing
 from functions.checkout.model import CheckoutRequest, Delivery, Item, Missing, Order, Product, Reservation, Settlement
 from functions.checkout.service import CheckoutService
 from functions.errors import DependencyDown, NotFound, OutOfStock, ServiceUnavailable
@@ -328,31 +329,17 @@ def test_an_order_the_sweep_gave_back_is_stored_rejected(world: World) -> None:
     assert world.orders.catalogue[100].stock == 10
 
 
-class RefusingQueue(FakeQueue):
-    """SQS refuses the entry of one order (by its request id) and takes the rest of a batch."""
-
-    def __init__(self, refused_request: str) -> None:
-        super().__init__()
-        self.refused_request = refused_request
-        self.batch_sizes: list[int] = []
-
-    def send_batch(self, queue: str, entries: list[tuple[str, dict[str, str] | None]]) -> list[str | Exception]:
-        self.batch_sizes.append(len(entries))
-        return [
-            DependencyDown("sqs", RuntimeError("InternalError"))
-            if (attrs or {}).get("request_id") == self.refused_request
-            else self.send(queue, body, attrs)
-            for body, attrs in entries
-        ]
+BATCHED: Batching[Any, Any] = coalescing(500, 1, "sqs")  # a window far longer than a test needs
 
 
 def test_concurrent_checkouts_share_one_reservation_call_and_one_sqs_batch_each_decided_in_turn() -> None:
     world = World()
     world.stock.put(1, 2, 1_000)  # two units for four buyers
-    queue = RefusingQueue(refused_request="r-2")
+    queue = FakeQueue()
+    queue.refuses = lambda body, attributes: attributes.get("request_id") == "r-2"
     service = CheckoutService(
         world.stock, queue, world.orders, FakeIdempotency(), QUEUE, "EUR", clock_ms=lambda: NOW_MS,
-        batching=coalescing(500, 1, "sqs"),
+        batching=BATCHED,
     )  # fmt: skip
 
     def buy(n: int) -> dict[str, object] | Exception:

@@ -252,22 +252,6 @@ def test_below_debug_each_stored_payment_still_gets_its_line(world: World) -> No
     assert [line["message_id"] for line in lines if line["message"] == "payment stored"] == ["m1", "m2"]
 
 
-class PartlyRefusingQueue(FakeQueue):
-    """SQS took every entry of a batch but the one whose body holds ``refused``."""
-
-    def __init__(self, refused: str) -> None:
-        super().__init__()
-        self.refused = refused
-        self.batch_sizes: list[int] = []
-
-    def send_batch(self, queue: str, entries: list[tuple[str, dict[str, str] | None]]) -> list[str | Exception]:
-        self.batch_sizes.append(len(entries))
-        return [
-            DependencyDown("sqs", RuntimeError("InternalError")) if self.refused in body else self.send(queue, body, a)
-            for body, a in entries
-        ]
-
-
 def _accept_together(service: PaymentService, cents: list[int]) -> list[dict[str, object] | Exception]:
     """Accept payments from concurrent requests, as a gateway's threads do."""
 
@@ -283,7 +267,8 @@ def _accept_together(service: PaymentService, cents: list[int]) -> list[dict[str
 
 def test_concurrent_payments_share_one_sqs_batch_and_one_redis_call_and_each_gets_its_own_answer() -> None:
     world = World()
-    queue = PartlyRefusingQueue(refused='"amount_cents":666,')
+    queue = FakeQueue()
+    queue.refuses = lambda body, attributes: '"amount_cents":666,' in body
     # a window far longer than the test needs: the three requests land in one batch
     service = PaymentService(
         queue, world.counters, world.ledger, world.idempotency, QUEUE, metrics=world.metrics,
