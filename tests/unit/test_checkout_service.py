@@ -336,7 +336,13 @@ def test_concurrent_checkouts_share_one_reservation_call_and_one_sqs_batch_each_
     world = World()
     world.stock.put(1, 2, 1_000)  # two units for four buyers
     queue = FakeQueue()
-    queue.refuses = lambda body, attributes: attributes.get("request_id") == "r-2"
+    entries: list[str] = []
+
+    def first_entry(body: str, attributes: dict[str, str]) -> bool:  # whichever buyer's order it is
+        entries.append(body)
+        return len(entries) == 1
+
+    queue.refuses = first_entry
     service = CheckoutService(
         world.stock, queue, world.orders, FakeIdempotency(), QUEUE, "EUR", clock_ms=lambda: NOW_MS,
         batching=BATCHED,
