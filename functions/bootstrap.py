@@ -26,7 +26,7 @@ from functions.adapters.redis_ratelimit import RedisRateLimiter
 from functions.adapters.redis_statistics import RedisStatistics
 from functions.adapters.redis_stock import RedisStock
 from functions.adapters.schema import MySqlTables
-from functions.adapters.sqs import BatchingSender, SqsQueue, sqs_client
+from functions.adapters.sqs import SqsQueue, sqs_client
 from functions.adapters.sqs_dlq import SqsDeadLetters
 from functions.admin.service import OperatorService
 from functions.batching import Batching, coalescing, one_by_one
@@ -96,10 +96,10 @@ def wire(
         sqs_client(settings.sqs_endpoint_url, settings.aws_region, wire=settings.sqs_wire), settings.queue_urls
     )
     # a long-lived gateway process: concurrent requests share SQS (and Redis) round trips
-    wait_ms, senders = settings.sqs_batch_wait_ms, settings.sqs_batch_senders
-    batching: Batching[Any, Any] = coalescing(wait_ms, senders, "sqs") if settings.sqs_batching else one_by_one
-    if queue is None:
-        queue = BatchingSender(sqs, wait_ms, senders) if settings.sqs_batching else sqs
+    batching: Batching[Any, Any] = one_by_one
+    if settings.sqs_batching:
+        batching = coalescing(settings.sqs_batch_wait_ms, settings.sqs_batch_senders, "sqs")
+    queue = queue or sqs
     db = MySqlConnections(mysql_target(settings))
     redis_counters = RedisPaymentCounters(
         redis_client, settings.redis_prefix, settings.payment_marker_ttl_seconds, settings.stats_window_seconds

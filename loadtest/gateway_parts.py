@@ -2,7 +2,7 @@
 
 ``python -m loadtest.gateway_parts [--rate 550] [--seconds 10]`` serves ``loadtest.null_chalice``
 on granian exactly as the gateway is served, once bare and once per added round trip (one Redis
-EVALSHA; one SQS send, direct or through the BatchingSender; Redis and the batched send
+EVALSHA; one SQS send, direct or coalesced as the gateway does; Redis and the batched send
 together, which is what a real payment does; and the Redis call made by the sender thread once
 per batch instead), and prints the gateway's and the SQS emulator's CPU µs per request.
 Starts its own MiniStack; uses Redis db 14 under its own prefix.

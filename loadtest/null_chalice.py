@@ -7,10 +7,9 @@ proxy event and context) and Chalice's routing. ``loadtest.null_app`` is the sam
 
 ``NULL_WORK`` adds, one at a time, the round trips a real ``POST /payment`` makes, so
 ``loadtest.gateway_parts`` can price each: ``redis`` (one EVALSHA), ``sqs`` (one SendMessage
-to ``NULL_SQS_QUEUE`` at ``SQS_ENDPOINT_URL``), ``batch`` (the same through the gateway's
-BatchingSender), or several joined by ``+``; ``batch+counted`` moves the Redis call onto the
-sender thread, one pipelined round trip per batch — what coalescing the counters with the
-send would save.
+to ``NULL_SQS_QUEUE`` at ``SQS_ENDPOINT_URL``), ``batch`` (the same coalesced as the gateway
+does), or several joined by ``+``; ``batch+counted`` moves the Redis call onto the sender
+thread, one pipelined round trip per batch, as ``POST /payment`` now does.
 """
 
 from __future__ import annotations
@@ -34,7 +33,8 @@ if "redis" in WORK:
     _key = f"{os.environ.get('REDIS_PREFIX', '')}null-chalice:count"
     steps.append(lambda: _script(keys=[_key]))
 if WORK & {"sqs", "batch"}:
-    from functions.adapters.sqs import BatchingSender, SqsQueue, sqs_client
+    from functions.adapters.sqs import SqsQueue, sqs_client
+    from functions.batching import Coalescer
 
     _queue = SqsQueue(sqs_client(os.environ["SQS_ENDPOINT_URL"], "us-east-1", wire=True))  # as the gateway
     _target: Any = _queue
@@ -55,9 +55,12 @@ if WORK & {"sqs", "batch"}:
                 return ids
 
         _target = _SendThenCount()
-    _sender = BatchingSender(_target, 1.0, 2) if "batch" in WORK else _queue
     _name = os.environ["NULL_SQS_QUEUE"]
-    steps.append(lambda: _sender.send(_name, '{"type": "null"}'))
+    if "batch" in WORK:  # as the gateway coalesces: a 1 ms window, 2 sender threads
+        _send = Coalescer(lambda entries: _target.send_batch(_name, entries), 1.0, 2, "sqs").submit
+        steps.append(lambda: _send(('{"type": "null"}', None)))
+    else:
+        steps.append(lambda: _queue.send(_name, '{"type": "null"}'))
 
 
 @app.route("/payment", methods=["POST"])

@@ -1,7 +1,7 @@
-"""CPU per message of ``BatchingSender`` itself (queues, threads, hand-offs), no SQS.
+"""CPU per message of the gateway's ``Coalescer`` itself (queues, threads, hand-offs), no SQS.
 
 ``python -m loadtest.sender_cpu [--threads 16] [--messages 20000]`` — request threads send
-through the sender to a fake target whose batch call waits like a network round trip
+through a coalescer to a fake target whose batch call waits like a network round trip
 (the GIL released) and costs nothing; the process CPU per message is the sender's own.
 """
 
@@ -12,7 +12,7 @@ import threading
 import time
 from typing import Any
 
-from functions.adapters.sqs import BatchingSender
+from functions.batching import Coalescer
 
 
 class NetworkLikeTarget:
@@ -25,14 +25,15 @@ class NetworkLikeTarget:
 
 
 def cpu_per_message(threads: int, messages: int, round_trip_s: float = 0.0005) -> tuple[float, float]:
-    sender = BatchingSender(NetworkLikeTarget(round_trip_s), max_wait_ms=1, senders=2)  # type: ignore[arg-type]
+    target = NetworkLikeTarget(round_trip_s)
+    sender = Coalescer(lambda entries: target.send_batch("q", entries), max_wait_ms=1, senders=2)
     per_thread = messages // threads
 
     def client() -> None:
         for _ in range(per_thread):
-            sender.send("q", "body")
+            sender.submit(("body", None))
 
-    sender.send("q", "warm")
+    sender.submit(("warm", None))
     start = time.process_time()
     workers = [threading.Thread(target=client) for _ in range(threads)]
     for worker in workers:
@@ -41,7 +42,7 @@ def cpu_per_message(threads: int, messages: int, round_trip_s: float = 0.0005) -
         worker.join()
     cpu = time.process_time() - start
     sent = per_thread * threads
-    return cpu / sent * 1e6, sent / max(sender._lanes["q"].batches - 1, 1)
+    return cpu / sent * 1e6, sent / max(sender.batches - 1, 1)
 
 
 def main() -> int:
@@ -50,7 +51,7 @@ def main() -> int:
     parser.add_argument("--messages", type=int, default=20000)
     args = parser.parse_args()
     us, per_batch = cpu_per_message(args.threads, args.messages)
-    print(f"BatchingSender: {us:.1f} µs CPU per message, {per_batch:.1f} messages per batch, {args.threads} threads")
+    print(f"Coalescer: {us:.1f} µs CPU per message, {per_batch:.1f} messages per batch, {args.threads} threads")
     return 0
 
 

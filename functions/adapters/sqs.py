@@ -1,20 +1,18 @@
 """SQS through plain boto3: works against AWS, LocalStack or MiniStack alike.
 
-``SqsQueue.send`` puts one message per call (Lambda). In a long-lived gateway process
-``BatchingSender`` coalesces concurrent calls into ``SendMessageBatch`` (up to 10
-entries, waiting at most a few ms) and answers each caller only for its own entry.
+``SqsQueue.send`` puts one message per call, ``send_batch`` up to ten. In a long-lived
+gateway process the services coalesce concurrent requests into ``send_batch`` calls
+(``functions.batching``).
 """
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import boto3
 import botocore.exceptions
 from botocore.config import Config
 
-from functions.batching import Coalescer
 from functions.config import aws_keys_configured
 from functions.errors import DependencyDown
 
@@ -54,7 +52,16 @@ def _attributes(attributes: dict[str, str] | None) -> dict[str, Any]:
 
 class SqsQueue:
     """Queues by name; urls are looked up once and cached (or given: ``known_urls``,
-    e.g. from the stack's ``QUEUE_URLS``, saves the lookup on a Lambda cold start)."""
+    e.g. from the stack's ``QUEUE_URLS``, saves the lookup on a Lambda cold start).
+
+    ``sqs`` is a live ``SqsQueue`` and ``queue`` one of its queues:
+
+    >>> answers = sqs.send_batch(queue, [('{"hello": "world"}', None), ('{"hello": "again"}', {"request_id": "r1"})])
+    >>> [isinstance(answer, str) for answer in answers]  # a message id per entry, or its error
+    [True, True]
+    >>> sqs.depth(queue)["visible"]
+    2
+    """
 
     def __init__(self, client: Any, known_urls: dict[str, str] | None = None):
         self.client = client
@@ -116,51 +123,6 @@ class SqsQueue:
             "visible": int(attrs.get("ApproximateNumberOfMessages", 0)),
             "in_flight": int(attrs.get("ApproximateNumberOfMessagesNotVisible", 0)),
         }
-
-
-class BatchingSender:
-    """Coalesces concurrent ``send`` calls into ``SendMessageBatch`` calls, one ``Coalescer``
-    per queue; each caller is answered for its own entry.
-
-    ``sqs`` is a live ``SqsQueue`` and ``queue`` one of its queues:
-
-    >>> sender = BatchingSender(sqs, max_wait_ms=2)
-    >>> message_id = sender.send(queue, '{"hello": "world"}')  # returns once this entry is in SQS
-    >>> sqs.depth(queue)["visible"]
-    1
-    """
-
-    def __init__(self, target: SqsQueue, max_wait_ms: float = 2.0, senders: int = 4):
-        self._target = target
-        self._max_wait_ms = max_wait_ms
-        self._senders = senders
-        self._lanes: dict[str, Coalescer[tuple[str, dict[str, str] | None], str]] = {}
-        self._lock = threading.Lock()
-
-    def send(self, queue_name: str, body: str, attributes: dict[str, str] | None = None) -> str:
-        # the client's own timeouts (1 s connect, 5 s read, 3 attempts) end a send sooner than the lane's 15 s
-        return self._lane(queue_name).submit((body, attributes))
-
-    def send_batch(self, queue_name: str, entries: list[tuple[str, dict[str, str] | None]]) -> list[str | Exception]:
-        """Already a batch: straight to SQS."""
-        return self._target.send_batch(queue_name, entries)
-
-    def depth(self, queue_name: str) -> dict[str, int]:
-        return self._target.depth(queue_name)
-
-    def _lane(self, queue_name: str) -> Coalescer[tuple[str, dict[str, str] | None], str]:
-        lane = self._lanes.get(queue_name)
-        if lane is None:
-            with self._lock:
-                lane = self._lanes.get(queue_name)
-                if lane is None:
-                    lane = self._lanes[queue_name] = Coalescer(
-                        lambda entries: self._target.send_batch(queue_name, entries),
-                        self._max_wait_ms,
-                        self._senders,
-                        "sqs",
-                    )
-        return lane
 
 
 def ensure_queues(client: Any, main: str, dlq: str, max_receive_count: int, visibility_timeout: int) -> str:

@@ -45,6 +45,11 @@ class _Checkout(NamedTuple):
 _Outcome = Order | Reservation
 
 
+def _attributes(order: Order) -> dict[str, str]:
+    """The message attributes of a queued order: its request id, for the worker's log lines."""
+    return {"request_id": order.request_id or ""}
+
+
 def priced(items: tuple[Item, ...], prices_cents: tuple[int, ...]) -> tuple[Item, ...]:
     return tuple(Item(i.product_id, i.quantity, p) for i, p in zip(items, prices_cents, strict=True))
 
@@ -149,9 +154,7 @@ class CheckoutService:
             if isinstance(reserved, Reserved)
         }
         if orders:
-            sent = self._queue.send_batch(
-                self._queue_name, [(o.to_message(), {"request_id": o.request_id or ""}) for o in orders.values()]
-            )
+            sent = self._queue.send_batch(self._queue_name, [(o.to_message(), _attributes(o)) for o in orders.values()])
             for (n, order), result in zip(orders.items(), sent, strict=True):
                 if isinstance(result, Exception):
                     self._not_enqueued(order, result, release=True)
@@ -198,7 +201,7 @@ class CheckoutService:
 
     def _enqueue(self, order: Order, reservation: Reserved | AlreadyReserved) -> None:
         try:
-            self._queue.send(self._queue_name, order.to_message(), {"request_id": order.request_id or ""})
+            self._queue.send(self._queue_name, order.to_message(), _attributes(order))
         except DependencyDown as exc:
             # a replay's first message may be in SQS already: its reservation stays
             self._not_enqueued(order, exc, release=isinstance(reservation, Reserved))

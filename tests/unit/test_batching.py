@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -73,3 +74,44 @@ def test_one_by_one_runs_each_item_on_the_callers_thread() -> None:
     with pytest.raises(ValueError):
         submit(3)
     assert threads == [threading.current_thread().name] * 2
+
+
+def test_items_queued_behind_a_batch_in_flight_go_out_in_full_batches_without_waiting() -> None:
+    sizes: list[int] = []
+    release = threading.Event()
+
+    def run(items: list[str]) -> list[str]:
+        sizes.append(len(items))
+        if len(sizes) == 1:
+            release.wait(5)  # the first batch in flight
+        return [f"m{i}" for i in range(len(items))]
+
+    coalescer = Coalescer(run, max_wait_ms=0, senders=1)
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        first = pool.submit(coalescer.submit, "first")
+        while not sizes:  # the first batch is in flight now
+            threading.Event().wait(0.001)
+        rest = [pool.submit(coalescer.submit, f"b{i}") for i in range(25)]
+        while coalescer.waiting() < 25:
+            threading.Event().wait(0.001)
+        release.set()
+        assert first.result(5) == "m0"
+        assert all(f.result(5) for f in rest)
+    assert sizes == [1, 10, 10, 5]  # with a zero wait, one at a time before the fix
+
+
+def test_a_batch_call_that_raises_fails_its_callers_at_once_and_the_sender_goes_on() -> None:
+    calls = [0]
+
+    def run(items: list[str]) -> list[str]:
+        calls[0] += 1
+        if calls[0] == 1:
+            raise RuntimeError("a bug in the client")
+        return [f"m{i}" for i in range(len(items))]
+
+    submit = Coalescer(run, max_wait_ms=0, senders=1, dependency="sqs").submit
+    started = time.monotonic()
+    with pytest.raises(DependencyDown):
+        submit("first")
+    assert time.monotonic() - started < 5, "not left waiting for the 15 s timeout"
+    assert submit("second") == "m0"
