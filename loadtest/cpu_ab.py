@@ -33,7 +33,7 @@ def run_variant(overrides: dict[str, str], rate: float, seconds: float) -> dict[
     saved = {k: os.environ.get(k) for k in [*overrides, "SQS_ENDPOINT_URL"]}
     os.environ.update(overrides)
     try:
-        with harness.own_stack(StackShape()) as base:
+        with harness.own_stack(StackShape(), env=overrides) as base:
             meter = CpuMeter()
             before = meter.read()
             result = asyncio.run(

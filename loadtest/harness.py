@@ -71,8 +71,11 @@ class StackShape:
 
 
 @contextmanager
-def own_stack(shape: StackShape = StackShape(), log_dir: Path = REPO / "var" / "log") -> Iterator[str]:
-    """SQS emulator (unless ``SQS_ENDPOINT_URL`` is set), gateway and worker on free ports.
+def own_stack(
+    shape: StackShape = StackShape(), log_dir: Path = REPO / "var" / "log", env: dict[str, str] | None = None
+) -> Iterator[str]:
+    """SQS emulator (unless ``SQS_ENDPOINT_URL`` is set), gateway and worker on free ports;
+    ``env`` is given to the gateway and the worker last (it wins over ``shape``).
 
     Yields the gateway's base URL; stops everything it started on exit.
     """
@@ -90,7 +93,7 @@ def own_stack(shape: StackShape = StackShape(), log_dir: Path = REPO / "var" / "
         options = StackOptions(
             port=free_port(), gateway_workers=shape.gateway_workers, gateway_threads=shape.gateway_threads
         )
-        env = {
+        app_env = {
             **os.environ,
             "SCHEDULES": "0",  # reconcile would rewrite the counters the audit compares
             # one generator address sends thousands of req/s: the per-client limit is switched
@@ -100,8 +103,9 @@ def own_stack(shape: StackShape = StackShape(), log_dir: Path = REPO / "var" / "
             "POLLERS_PER_QUEUE": str(shape.pollers_per_queue),
             "SQS_BATCH_WAIT_MS": str(shape.sqs_batch_wait_ms),
             "SQS_BATCH_SENDERS": str(shape.sqs_batch_senders),
+            **(env or {}),
         }
-        children.extend(start_app_processes(env, options))
+        children.extend(start_app_processes(app_env, options))
         base = f"http://127.0.0.1:{options.port}"
         if not wait_healthy(f"{base}/health", timeout=60):
             raise RuntimeError(f"the stack at {base} did not become healthy (see var/log)")

@@ -190,6 +190,7 @@ class SqsPoller(threading.Thread):
         self.batches = 0
         self.draining = False
         self.idle = False
+        self.backlog = False  # the last batch found messages waiting throughout (``_collect``)
         self._invoker = InvocationThread(mapping.name)
 
     def _resolve(self) -> None:
@@ -213,23 +214,32 @@ class SqsPoller(threading.Thread):
         """Like Lambda: after the first message, keep polling until the batch is full or
         the batching window has passed. Fuller batches mean fewer receive, delete and
         MySQL commits per message; the 202 was given long before, so this costs no client
-        any latency, only the time until ``stored``."""
+        any latency, only the time until ``stored``.
+
+        ``backlog`` tells whether messages were waiting throughout: every receive came back
+        full. A batch that filled only because the window let a steady stream trickle in is
+        no backlog, and adds no poller (more pollers would split the stream into more,
+        smaller receives)."""
         self._resolve()
         messages = self._receive(self._mapping.batch_size, min(self._wait, 1) if self.draining else self._wait)
         if not messages:
+            self.backlog = False
             return []
         deadline = time.monotonic() + self._mapping.window_seconds
+        short = len(messages) < min(SQS_MAX_MESSAGES, self._mapping.batch_size)
+        self.backlog = not short
         while len(messages) < self._mapping.batch_size:
+            if short:
+                # a trickle: wait a little before asking again, so a slow stream fills the
+                # batch in a few receives rather than one receive per message
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or self._halt.wait(min(remaining, WINDOW_POLL_SECONDS)):
+                    break  # the window has passed, or we are stopping: handle what we have
             asked = min(SQS_MAX_MESSAGES, self._mapping.batch_size - len(messages))
             more = self._receive(asked, 0)
             messages.extend(more)
-            if len(more) == asked:
-                continue  # a full answer: more are waiting
-            # a trickle: wait a little before asking again, so a slow stream fills the batch
-            # in a few receives rather than one receive per message
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or self._halt.wait(min(remaining, WINDOW_POLL_SECONDS)):
-                break  # the window has passed, or we are stopping: handle what we have
+            short = len(more) < asked
+            self.backlog = self.backlog and not short
         return messages
 
     def _invoke(self, event: dict[str, Any]) -> Any:
@@ -303,7 +313,7 @@ class SqsPoller(threading.Thread):
             self._reachability.succeeded()
             self.idle = handled == 0
             if self._scaling is not None:
-                if handled >= self._mapping.batch_size:
+                if handled >= self._mapping.batch_size and self.backlog:
                     self._scaling.full_batch()
                 elif self.idle and self._scaling.may_retire(self):
                     break

@@ -162,3 +162,75 @@ def test_a_backlog_adds_pollers_up_to_the_maximum_and_an_empty_queue_retires_the
     assert sorted(sqs.deleted) == sorted(f"r{n}" for n in range(400))  # each message once
     assert peak == 3 and len(seen) == 3  # scaled up to the maximum, never past it
     assert scaling.size == 1  # back to the initial poller once the queue is empty
+
+
+class TrickleSqs(FakeSqs):
+    """A steady stream: ``per_receive`` new messages become visible before every receive."""
+
+    def __init__(self, per_receive: int):
+        super().__init__([])
+        self._next = 0
+        self._per_receive = per_receive
+        self.receives: list[tuple[float, int, int]] = []  # (when, asked, got)
+
+    def receive_message(self, MaxNumberOfMessages: int, **kwargs: Any) -> dict[str, Any]:
+        for _ in range(self._per_receive):
+            n, self._next = self._next, self._next + 1
+            self.messages.append({"MessageId": str(n), "ReceiptHandle": f"r{n}", "Body": str(n)})
+        answer = super().receive_message(MaxNumberOfMessages, **kwargs)
+        self.receives.append((time.monotonic(), MaxNumberOfMessages, len(answer["Messages"])))
+        return answer
+
+
+def test_a_trickle_is_asked_again_only_after_a_pause_and_adds_no_poller(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Within the batching window, a receive that came back short is followed by a pause, not
+    another receive at once (each receive costs the emulator and the worker a round trip); and
+    a batch filled by a trickle is no backlog: it does not scale the pollers up."""
+    from functions.runtime import pollers
+
+    monkeypatch.setattr(pollers, "WINDOW_POLL_SECONDS", 0.05)
+    sqs = TrickleSqs(per_receive=3)
+    added: list[str] = []
+
+    class Scaling:
+        def full_batch(self) -> None:
+            added.append("poller")
+
+        def may_retire(self, poller: Any) -> bool:
+            return False
+
+    stop = threading.Event()
+    batches: list[int] = []
+
+    def handler(event: dict[str, Any], context: Any) -> None:
+        batches.append(len(event["Records"]))
+        if len(batches) == 2:
+            stop.set()
+
+    mapping = Mapping("fn", "q", 9, 5, handler, FunctionLimits(5, 128, None))
+    polling = SqsPoller(sqs, mapping, stop, "us-east-1", wait_seconds=0, scaling=Scaling())  # type: ignore[arg-type]
+    polling.run()
+    assert batches == [9, 9]  # full batches, of three receives each
+    assert len(sqs.receives) == 6
+    for (before, asked, got), (after, _, _) in zip(sqs.receives, sqs.receives[1:], strict=False):
+        if got < asked and after - before < 0.04:
+            pytest.fail(f"asked again {1000 * (after - before):.1f} ms after a short answer")
+    assert added == []  # a trickle filled the batches: no backlog
+
+
+def test_messages_waiting_throughout_a_batch_are_a_backlog() -> None:
+    sqs = FakeSqs([str(n) for n in range(30)])
+    added: list[str] = []
+
+    class Scaling:
+        def full_batch(self) -> None:
+            added.append("poller")
+
+        def may_retire(self, poller: Any) -> bool:
+            return True
+
+    mapping = Mapping("fn", "q", 20, 5, lambda event, context: None, FunctionLimits(5, 128, None))
+    polling = SqsPoller(sqs, mapping, threading.Event(), "us-east-1", wait_seconds=0, scaling=Scaling())  # type: ignore[arg-type]
+    polling.run()  # two batches (20, then 10 that trickle), then an empty queue: retires
+    assert added == ["poller"]  # the first batch found every receive full; the second did not
+    assert len(sqs.deleted) == 30
