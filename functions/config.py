@@ -61,7 +61,8 @@ class Settings:
     max_body_bytes: int = 16 * 1024
     # Coalesce SQS sends into SendMessageBatch; on only in long-lived gateway processes.
     sqs_batching: bool = False
-    sqs_batch_wait_ms: float = 2.0
+    # at a few hundred requests/s, 4 ms lets ~3 requests share a call (docs/benchmarks.md)
+    sqs_batch_wait_ms: float = 4.0
     sqs_batch_senders: int = 4
     # the hot SQS calls through our lean JSON-protocol client; SQS_WIRE=0 sends them through boto3
     sqs_wire: bool = True
