@@ -313,7 +313,7 @@ class SqsPoller(threading.Thread):
             self._reachability.succeeded()
             self.idle = handled == 0
             if self._scaling is not None:
-                if handled >= self._mapping.batch_size and self.backlog:
+                if self.backlog:  # a full batch, from messages that were waiting throughout
                     self._scaling.full_batch()
                 elif self.idle and self._scaling.may_retire(self):
                     break

@@ -182,6 +182,20 @@ class TrickleSqs(FakeSqs):
         return answer
 
 
+class RecordingScaling:
+    """The two calls a poller makes on its mapping's scaling, counted."""
+
+    def __init__(self, retire: bool):
+        self.added = 0
+        self._retire = retire
+
+    def full_batch(self) -> None:
+        self.added += 1
+
+    def may_retire(self, poller: Any) -> bool:
+        return self._retire
+
+
 def test_a_trickle_is_asked_again_only_after_a_pause_and_adds_no_poller(monkeypatch: pytest.MonkeyPatch) -> None:
     """Within the batching window, a receive that came back short is followed by a pause, not
     another receive at once (each receive costs the emulator and the worker a round trip); and
@@ -190,14 +204,7 @@ def test_a_trickle_is_asked_again_only_after_a_pause_and_adds_no_poller(monkeypa
 
     monkeypatch.setattr(pollers, "WINDOW_POLL_SECONDS", 0.05)
     sqs = TrickleSqs(per_receive=3)
-    added: list[str] = []
-
-    class Scaling:
-        def full_batch(self) -> None:
-            added.append("poller")
-
-        def may_retire(self, poller: Any) -> bool:
-            return False
+    scaling = RecordingScaling(retire=False)
 
     stop = threading.Event()
     batches: list[int] = []
@@ -208,29 +215,22 @@ def test_a_trickle_is_asked_again_only_after_a_pause_and_adds_no_poller(monkeypa
             stop.set()
 
     mapping = Mapping("fn", "q", 9, 5, handler, FunctionLimits(5, 128, None))
-    polling = SqsPoller(sqs, mapping, stop, "us-east-1", wait_seconds=0, scaling=Scaling())  # type: ignore[arg-type]
+    polling = SqsPoller(sqs, mapping, stop, "us-east-1", wait_seconds=0, scaling=scaling)  # type: ignore[arg-type]
     polling.run()
     assert batches == [9, 9]  # full batches, of three receives each
     assert len(sqs.receives) == 6
     for (before, asked, got), (after, _, _) in zip(sqs.receives, sqs.receives[1:], strict=False):
         if got < asked and after - before < 0.04:
             pytest.fail(f"asked again {1000 * (after - before):.1f} ms after a short answer")
-    assert added == []  # a trickle filled the batches: no backlog
+    assert scaling.added == 0  # a trickle filled the batches: no backlog
 
 
 def test_messages_waiting_throughout_a_batch_are_a_backlog() -> None:
     sqs = FakeSqs([str(n) for n in range(30)])
-    added: list[str] = []
+    scaling = RecordingScaling(retire=True)
 
-    class Scaling:
-        def full_batch(self) -> None:
-            added.append("poller")
-
-        def may_retire(self, poller: Any) -> bool:
-            return True
-
-    mapping = Mapping("fn", "q", 20, 5, lambda event, context: None, FunctionLimits(5, 128, None))
-    polling = SqsPoller(sqs, mapping, threading.Event(), "us-east-1", wait_seconds=0, scaling=Scaling())  # type: ignore[arg-type]
+    mapping = Mapping("fn", "q", 20, 0.3, lambda event, context: None, FunctionLimits(5, 128, None))
+    polling = SqsPoller(sqs, mapping, threading.Event(), "us-east-1", wait_seconds=0, scaling=scaling)  # type: ignore[arg-type]
     polling.run()  # two batches (20, then 10 that trickle), then an empty queue: retires
-    assert added == ["poller"]  # the first batch found every receive full; the second did not
+    assert scaling.added == 1  # the first batch found every receive full; the second did not
     assert len(sqs.deleted) == 30
