@@ -56,8 +56,14 @@ if WORK & {"sqs", "batch"}:
 
         _target = _SendThenCount()
     _name = os.environ["NULL_SQS_QUEUE"]
-    if "batch" in WORK:  # as the gateway coalesces: a 1 ms window, 2 sender threads
-        _send = Coalescer(lambda entries: _target.send_batch(_name, entries), 1.0, 2, "sqs").submit
+    if "batch" in WORK:  # as the gateway coalesces: its window and sender threads
+        from functions.config import Settings
+
+        _settings = Settings.from_env()
+        _send = Coalescer(
+            lambda entries: _target.send_batch(_name, entries), _settings.sqs_batch_wait_ms,
+            _settings.sqs_batch_senders, "sqs",
+        ).submit  # fmt: skip
         steps.append(lambda: _send(('{"type": "null"}', None)))
     else:
         steps.append(lambda: _queue.send(_name, '{"type": "null"}'))
