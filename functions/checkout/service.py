@@ -29,6 +29,10 @@ from functions.ports import Idempotency, MessageQueue, OrderStore, StockGate
 
 # A product is missing from Redis at most once per load; a few rounds cover concurrent losses.
 MAX_LOAD_ROUNDS = 3
+# how long MySQL's "no such product" is believed: a burst of checkouts for an unknown product
+# would otherwise take the product's load lock and ask MySQL one request after another
+MISSING_PRODUCT_MS = 1000
+MISSING_PRODUCTS_KEPT = 4096  # distinct unknown ids remembered at once (each is a few bytes)
 
 
 class _Checkout(NamedTuple):
@@ -101,6 +105,7 @@ class CheckoutService:
         self._queue_name = queue_name
         self._currency = currency
         self._clock_ms = clock_ms
+        self._missing: dict[int, int] = {}  # product id -> when MySQL last said it has none
 
     def checkout(
         self, request: CheckoutRequest, *, request_id: str, idempotency_key: str | None = None
@@ -162,18 +167,30 @@ class CheckoutService:
         return outcomes
 
     def _load(self, product_id: int) -> None:
-        """Bring a product Redis does not know from MySQL, once, under a lock."""
+        """Bring a product Redis does not know from MySQL, once, under a lock. MySQL's answer
+        that there is no such product is believed for ``MISSING_PRODUCT_MS`` in this process."""
+        self._known_missing(product_id)
         with self._stock.lock(product_id):
             if self._stock.product(product_id) is not None:
                 return  # another request loaded it while we waited
+            self._known_missing(product_id)  # another request asked MySQL while we waited
             product = self._orders.product(product_id)
             if product is None:
+                if len(self._missing) >= MISSING_PRODUCTS_KEPT:
+                    self._missing.clear()
+                self._missing[product_id] = self._clock_ms()
                 raise NotFound(f"no product with id {product_id}", product_id=product_id)
             _, after = self._stock.load(product)
             logger.info(
                 "product stock loaded from MySQL",
                 extra={"product_id": product_id, "mysql_stock": product.stock, "available": after},
             )
+
+    def _known_missing(self, product_id: int) -> None:
+        """Raise NotFound if MySQL said moments ago that there is no such product."""
+        since = self._missing.get(product_id)
+        if since is not None and self._clock_ms() - since < MISSING_PRODUCT_MS:
+            raise NotFound(f"no product with id {product_id}", product_id=product_id)
 
     def _replay(
         self, order_id: str, request: CheckoutRequest, request_id: str, key: str | None, held: AlreadyReserved

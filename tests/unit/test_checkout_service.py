@@ -364,3 +364,39 @@ def test_concurrent_checkouts_share_one_reservation_call_and_one_sqs_batch_each_
     assert len(refused) == 1 and len(accepted) == 1 and len(short) == 2, answers
     assert [o.id for o in (Order.from_message(b) for b in queue.bodies(QUEUE))] == [accepted[0]["order_id"]]
     assert world.available(1) == 1, "the unit of the order SQS refused is back on sale"
+
+
+def test_mysql_is_asked_once_a_second_about_an_unknown_product() -> None:
+    """A burst of checkouts for a product that does not exist is answered 404 from memory after
+    the first MySQL lookup (each lookup holds the product's load lock: one after another, they
+    ran at a few hundred a second); a product added to MySQL is found once the second is over."""
+    now = [NOW_MS]
+    stock, orders = FakeStockGate(), FakeOrderStore()
+    service = CheckoutService(stock, FakeQueue(), orders, FakeIdempotency(), QUEUE, "EUR", clock_ms=lambda: now[0])
+    lookups, locks = count_calls(orders, "product"), count_calls(stock, "lock")
+    for n in range(5):
+        with pytest.raises(NotFound):
+            service.checkout(request((7, 1)), request_id=f"r-{n}")
+    with pytest.raises(NotFound):
+        service.product(7)
+    assert lookups == [1] and locks == [1]  # nor is the product's load lock taken again
+    orders.catalogue[7] = Product(7, "SKU-7", "P7", 1_000, 3)
+    now[0] += 999
+    with pytest.raises(NotFound):
+        service.checkout(request((7, 1)), request_id="r-still-remembered")
+    now[0] += 1
+    assert service.checkout(request((7, 1)), request_id="r-found")["status"] == "pending"
+    assert lookups == [2]
+
+
+def test_the_memory_of_unknown_products_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from functions.checkout import service as checkout_service
+
+    monkeypatch.setattr(checkout_service, "MISSING_PRODUCTS_KEPT", 3)
+    world = World()
+    lookups = count_calls(world.orders, "product")
+    for pid in (7, 8, 9, 10, 7):
+        with pytest.raises(NotFound):
+            world.service.checkout(request((pid, 1)), request_id=f"r-{pid}")
+    assert lookups == [5]  # the fourth unknown id made room by forgetting the others, 7 included
+    assert len(world.service._missing) <= 3
