@@ -69,6 +69,12 @@ TARGETS: dict[str, list[str]] = {
         "tests/unit/test_money_roundtrip.py",
         *ORDERS_INTEGRATION,
     ],
+    # the services coalesce their sends with it (a gateway) or send one by one (a Lambda)
+    "functions/batching.py": [
+        "tests/unit/test_batching.py",
+        "tests/unit/test_payment_service.py",
+        "tests/unit/test_checkout_service.py",
+    ],
     "functions/payments/service.py": [
         "tests/unit/test_payment_service.py",
         "tests/unit/test_worker_batch.py",

@@ -225,7 +225,9 @@ class CheckoutService:
             raise
 
     def _not_enqueued(self, order: Order, reason: Exception, *, release: bool) -> None:
-        logger.warning("order not enqueued; reservation released", extra={"reason": str(reason)})
+        # a retry keeps its reservation: the order it belongs to may still be enqueued by the next retry
+        kept = "released" if release else "kept for a retry"
+        logger.warning(f"order not enqueued; reservation {kept}", extra={"order_id": order.id, "reason": str(reason)})
         if release:
             try:
                 self._stock.release(order, "cancelled")

@@ -83,9 +83,12 @@ def test_a_product_redis_lost_is_loaded_from_mysql_under_its_lock(world: World) 
 
 def test_when_sqs_refuses_the_reservation_is_given_back(world: World) -> None:
     world.queue.down = True
-    with pytest.raises(DependencyDown):
+    with captured_logs() as lines, pytest.raises(DependencyDown):
         world.service.checkout(request((100, 4)), request_id="r-1")
     assert world.available(100) == 10 and world.stock.pending() == {} and world.stock.markers == {}
+    assert [line["message"] for line in lines if line["level"] == "WARNING"] == [
+        "order not enqueued; reservation released"
+    ]
 
 
 def test_a_retry_with_the_same_key_reserves_once(world: World) -> None:
@@ -400,3 +403,68 @@ def test_the_memory_of_unknown_products_is_bounded(monkeypatch: pytest.MonkeyPat
             world.service.checkout(request((pid, 1)), request_id=f"r-{pid}")
     assert lookups == [5]  # the fourth unknown id made room by forgetting the others, 7 included
     assert len(world.service._missing) <= 3
+
+
+def test_a_retry_that_sqs_refuses_again_is_logged_and_keeps_its_reservation(world: World) -> None:
+    order_id = id_for_key("checkout", "cart-10")
+    world.stock.reserve(order_id, (Item(100, 2),), "EUR", NOW_MS - 5_000)  # then the process died
+    world.queue.down = True
+    with captured_logs() as lines, pytest.raises(DependencyDown):
+        world.service.checkout(request((100, 2)), request_id="r-2", idempotency_key="cart-10")
+    [warning] = [line for line in lines if line["level"] == "WARNING"]
+    assert warning["message"] == "order not enqueued; reservation kept for a retry" and "sqs" in warning["reason"]
+    assert warning["order_id"] == order_id
+    # its first message may be in SQS already: the units stay reserved for it
+    assert world.available(100) == 8 and world.stock.markers[order_id]["status"] == "pending"
+
+
+def test_an_unknown_product_is_asked_about_again_once_the_second_is_over() -> None:
+    now = [NOW_MS]
+    orders = FakeOrderStore()
+    service = CheckoutService(
+        FakeStockGate(), FakeQueue(), orders, FakeIdempotency(), QUEUE, "EUR", clock_ms=lambda: now[0]
+    )
+    lookups = count_calls(orders, "product")
+    with pytest.raises(NotFound):
+        service.product(7)
+    now[0] += 5_000  # long past the second, not just at its end
+    with pytest.raises(NotFound):
+        service.product(7)
+    assert lookups == [2]
+
+
+def test_every_unknown_product_is_remembered_until_the_memory_is_full(monkeypatch: pytest.MonkeyPatch) -> None:
+    from functions.checkout import service as checkout_service
+
+    # more than 256: CPython's small integers are one object each, a larger count is not
+    monkeypatch.setattr(checkout_service, "MISSING_PRODUCTS_KEPT", 300)
+    world = World()
+    lookups = count_calls(world.orders, "product")
+    unknown = range(1_000, 1_300)
+    for _ in range(2):
+        for pid in unknown:
+            with pytest.raises(NotFound):
+                world.service.product(pid)
+    assert lookups == [300], "each asked once: the memory holds all 300"
+    with pytest.raises(NotFound):
+        world.service.product(2_000)  # the 301st makes room by forgetting the others
+    with pytest.raises(NotFound):
+        world.service.product(1_000)
+    assert lookups == [302]
+
+
+def test_an_unknown_product_is_believed_missing_for_the_whole_second_whatever_the_clock_reads() -> None:
+    # a lookup at the last millisecond before a multiple of 1,024: the next one carries into the
+    # higher bits, which a time span computed from the bits rather than by subtraction would notice
+    now = [NOW_MS]
+    for since in (NOW_MS, NOW_MS + 1_023):
+        orders = FakeOrderStore()
+        service = CheckoutService(
+            FakeStockGate(), FakeQueue(), orders, FakeIdempotency(), QUEUE, "EUR", clock_ms=lambda: now[0]
+        )
+        lookups = count_calls(orders, "product")
+        for later in (0, 1, 500, 999):
+            now[0] = since + later
+            with pytest.raises(NotFound):
+                service.product(7)
+        assert lookups == [1], since
