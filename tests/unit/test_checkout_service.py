@@ -33,8 +33,9 @@ class World:
         self.stock = FakeStockGate()
         self.queue = FakeQueue()
         self.orders = FakeOrderStore()
+        self.now_ms = NOW_MS  # the service's clock: a test may move it
         self.service = CheckoutService(
-            self.stock, self.queue, self.orders, FakeIdempotency(), QUEUE, "EUR", clock_ms=lambda: NOW_MS
+            self.stock, self.queue, self.orders, FakeIdempotency(), QUEUE, "EUR", clock_ms=lambda: self.now_ms
         )
         for pid, units, price in ((100, 10, 49_900), (1, 5, 1_000)):
             self.orders.catalogue[pid] = Product(pid, f"SKU-{pid}", f"P{pid}", price, units)
@@ -369,40 +370,24 @@ def test_concurrent_checkouts_share_one_reservation_call_and_one_sqs_batch_each_
     assert world.available(1) == 1, "the unit of the order SQS refused is back on sale"
 
 
-def test_mysql_is_asked_once_a_second_about_an_unknown_product() -> None:
+def test_mysql_is_asked_once_a_second_about_an_unknown_product(world: World) -> None:
     """A burst of checkouts for a product that does not exist is answered 404 from memory after
     the first MySQL lookup (each lookup holds the product's load lock: one after another, they
     ran at a few hundred a second); a product added to MySQL is found once the second is over."""
-    now = [NOW_MS]
-    stock, orders = FakeStockGate(), FakeOrderStore()
-    service = CheckoutService(stock, FakeQueue(), orders, FakeIdempotency(), QUEUE, "EUR", clock_ms=lambda: now[0])
-    lookups, locks = count_calls(orders, "product"), count_calls(stock, "lock")
+    lookups, locks = count_calls(world.orders, "product"), count_calls(world.stock, "lock")
     for n in range(5):
         with pytest.raises(NotFound):
-            service.checkout(request((7, 1)), request_id=f"r-{n}")
+            world.service.checkout(request((7, 1)), request_id=f"r-{n}")
     with pytest.raises(NotFound):
-        service.product(7)
+        world.service.product(7)
     assert lookups == [1] and locks == [1]  # nor is the product's load lock taken again
-    orders.catalogue[7] = Product(7, "SKU-7", "P7", 1_000, 3)
-    now[0] += 999
+    world.orders.catalogue[7] = Product(7, "SKU-7", "P7", 1_000, 3)
+    world.now_ms += 999
     with pytest.raises(NotFound):
-        service.checkout(request((7, 1)), request_id="r-still-remembered")
-    now[0] += 1
-    assert service.checkout(request((7, 1)), request_id="r-found")["status"] == "pending"
+        world.service.checkout(request((7, 1)), request_id="r-still-remembered")
+    world.now_ms += 1
+    assert world.service.checkout(request((7, 1)), request_id="r-found")["status"] == "pending"
     assert lookups == [2]
-
-
-def test_the_memory_of_unknown_products_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    from functions.checkout import service as checkout_service
-
-    monkeypatch.setattr(checkout_service, "MISSING_PRODUCTS_KEPT", 3)
-    world = World()
-    lookups = count_calls(world.orders, "product")
-    for pid in (7, 8, 9, 10, 7):
-        with pytest.raises(NotFound):
-            world.service.checkout(request((pid, 1)), request_id=f"r-{pid}")
-    assert lookups == [5]  # the fourth unknown id made room by forgetting the others, 7 included
-    assert len(world.service._missing) <= 3
 
 
 def test_a_retry_that_sqs_refuses_again_is_logged_and_keeps_its_reservation(world: World) -> None:
@@ -418,18 +403,13 @@ def test_a_retry_that_sqs_refuses_again_is_logged_and_keeps_its_reservation(worl
     assert world.available(100) == 8 and world.stock.markers[order_id]["status"] == "pending"
 
 
-def test_an_unknown_product_is_asked_about_again_once_the_second_is_over() -> None:
-    now = [NOW_MS]
-    orders = FakeOrderStore()
-    service = CheckoutService(
-        FakeStockGate(), FakeQueue(), orders, FakeIdempotency(), QUEUE, "EUR", clock_ms=lambda: now[0]
-    )
-    lookups = count_calls(orders, "product")
+def test_an_unknown_product_is_asked_about_again_once_the_second_is_over(world: World) -> None:
+    lookups = count_calls(world.orders, "product")
     with pytest.raises(NotFound):
-        service.product(7)
-    now[0] += 5_000  # long past the second, not just at its end
+        world.service.product(7)
+    world.now_ms += 5_000  # long past the second, not just at its end
     with pytest.raises(NotFound):
-        service.product(7)
+        world.service.product(7)
     assert lookups == [2]
 
 
@@ -451,20 +431,17 @@ def test_every_unknown_product_is_remembered_until_the_memory_is_full(monkeypatc
     with pytest.raises(NotFound):
         world.service.product(1_000)
     assert lookups == [302]
+    assert len(world.service._missing) <= 300
 
 
 def test_an_unknown_product_is_believed_missing_for_the_whole_second_whatever_the_clock_reads() -> None:
     # a lookup at the last millisecond before a multiple of 1,024: the next one carries into the
     # higher bits, which a time span computed from the bits rather than by subtraction would notice
-    now = [NOW_MS]
     for since in (NOW_MS, NOW_MS + 1_023):
-        orders = FakeOrderStore()
-        service = CheckoutService(
-            FakeStockGate(), FakeQueue(), orders, FakeIdempotency(), QUEUE, "EUR", clock_ms=lambda: now[0]
-        )
-        lookups = count_calls(orders, "product")
+        world = World()
+        lookups = count_calls(world.orders, "product")
         for later in (0, 1, 500, 999):
-            now[0] = since + later
+            world.now_ms = since + later
             with pytest.raises(NotFound):
-                service.product(7)
+                world.service.product(7)
         assert lookups == [1], since
