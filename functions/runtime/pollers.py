@@ -176,6 +176,7 @@ class SqsPoller(threading.Thread):
         wait_seconds: int = 5,
         reachability: SqsReachability | None = None,
         scaling: PollerScaling[SqsPoller] | None = None,
+        turn: threading.Lock | None = None,
     ):
         super().__init__(name=f"poller-{mapping.name}", daemon=True)
         self._client = client
@@ -185,6 +186,7 @@ class SqsPoller(threading.Thread):
         self._wait = wait_seconds
         self._reachability = reachability or SqsReachability()
         self._scaling = scaling
+        self._turn = turn  # shared by a mapping's pollers: who collects a batch from a trickle
         self._url = ""
         self._arn = ""
         self.batches = 0
@@ -219,28 +221,46 @@ class SqsPoller(threading.Thread):
         ``backlog`` tells whether messages were waiting throughout: every receive came back
         full. A batch that filled only because the window let a steady stream trickle in is
         no backlog, and adds no poller (more pollers would split the stream into more,
-        smaller receives)."""
+        smaller receives).
+
+        A mapping's pollers take turns (``turn``): one collects from a trickle while the
+        others run their batches or wait, so a steady stream is not split into small
+        receives and an idle queue has one long poll, not one per poller. A first receive
+        that comes back full is a backlog: the turn passes on at once and pollers collect
+        side by side, as many as the scaling has started."""
         self._resolve()
-        messages = self._receive(self._mapping.batch_size, min(self._wait, 1) if self.draining else self._wait)
-        if not messages:
-            self.backlog = False
+        wait = min(self._wait, 1) if self.draining else self._wait
+        held = self._turn  # released once the batch is collected, or at once on a backlog
+        if held is not None and not held.acquire(timeout=wait):
+            self.backlog = False  # another poller held the turn for a whole long poll
             return []
-        deadline = time.monotonic() + self._mapping.window_seconds
-        short = len(messages) < min(SQS_MAX_MESSAGES, self._mapping.batch_size)
-        self.backlog = not short
-        while len(messages) < self._mapping.batch_size:
-            if short:
-                # a trickle: wait a little before asking again, so a slow stream fills the
-                # batch in a few receives rather than one receive per message
-                remaining = deadline - time.monotonic()
-                if remaining <= 0 or self._halt.wait(min(remaining, WINDOW_POLL_SECONDS)):
-                    break  # the window has passed, or we are stopping: handle what we have
-            asked = min(SQS_MAX_MESSAGES, self._mapping.batch_size - len(messages))
-            more = self._receive(asked, 0)
-            messages.extend(more)
-            short = len(more) < asked
-            self.backlog = self.backlog and not short
-        return messages
+        try:
+            messages = self._receive(self._mapping.batch_size, wait)
+            if not messages:
+                self.backlog = False
+                return []
+            deadline = time.monotonic() + self._mapping.window_seconds
+            short = len(messages) < min(SQS_MAX_MESSAGES, self._mapping.batch_size)
+            self.backlog = not short
+            if self.backlog and held is not None:
+                held.release()
+                held = None
+            while len(messages) < self._mapping.batch_size:
+                if short:
+                    # a trickle: wait a little before asking again, so a slow stream fills the
+                    # batch in a few receives rather than one receive per message
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0 or self._halt.wait(min(remaining, WINDOW_POLL_SECONDS)):
+                        break  # the window has passed, or we are stopping: handle what we have
+                asked = min(SQS_MAX_MESSAGES, self._mapping.batch_size - len(messages))
+                more = self._receive(asked, 0)
+                messages.extend(more)
+                short = len(more) < asked
+                self.backlog = self.backlog and not short
+            return messages
+        finally:
+            if held is not None:
+                held.release()
 
     def _invoke(self, event: dict[str, Any]) -> Any:
         """Run the handler on this poller's invocation thread and wait at most the function's

@@ -45,9 +45,12 @@ def scaling_of(
     concurrency (or ``POLLERS_MAX``) while batches come back full."""
     reserved = mapping.limits.reserved_concurrency
     maximum = settings.pollers_max if reserved is None else reserved
+    turn = threading.Lock()  # one poller at a time collects from a trickle (``SqsPoller._collect``)
 
     def start_poller() -> SqsPoller:
-        poller = SqsPoller(client, mapping, stop, settings.aws_region, reachability=reachability, scaling=scaling)
+        poller = SqsPoller(
+            client, mapping, stop, settings.aws_region, reachability=reachability, scaling=scaling, turn=turn
+        )
         poller.start()
         return poller
 

@@ -234,3 +234,94 @@ def test_messages_waiting_throughout_a_batch_are_a_backlog() -> None:
     polling.run()  # two batches (20, then 10 that trickle), then an empty queue: retires
     assert scaling.added == 1  # the first batch found every receive full; the second did not
     assert len(sqs.deleted) == 30
+
+
+class OverlapSqs(LockedSqs):
+    """LockedSqs whose receives take a few ms, counting how many were in flight at once;
+    ``per_receive`` new messages become visible before each receive (0: none arrive)."""
+
+    def __init__(self, bodies: list[str], per_receive: int = 0):
+        super().__init__(bodies)
+        self._per_receive = per_receive
+        self._next = len(bodies)
+        self._flight = threading.Lock()
+        self.in_flight = 0
+        self.most_in_flight = 0
+        self.receives = 0
+
+    def receive_message(self, MaxNumberOfMessages: int, **kwargs: Any) -> dict[str, Any]:
+        with self._flight:
+            self.in_flight += 1
+            self.receives += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+            for _ in range(self._per_receive):
+                n, self._next = self._next, self._next + 1
+                self.messages.append({"MessageId": str(n), "ReceiptHandle": f"r{n}", "Body": str(n)})
+        try:
+            time.sleep(0.005)
+            return super().receive_message(MaxNumberOfMessages, **kwargs)
+        finally:
+            with self._flight:
+                self.in_flight -= 1
+
+
+def run_pollers(sqs: OverlapSqs, mapping: Mapping, stop: threading.Event, count: int) -> None:
+    """``count`` pollers of one mapping sharing its turn, as the worker starts them; until ``stop``."""
+    turn = threading.Lock()
+    pollers = [SqsPoller(sqs, mapping, stop, "us-east-1", wait_seconds=1, turn=turn) for _ in range(count)]  # type: ignore[arg-type]
+    for p in pollers:
+        p.start()
+    stop.wait(10)
+    stop.set()
+    for p in pollers:
+        p.join(5)
+
+
+def test_a_mappings_pollers_take_turns_on_a_trickle(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Three pollers on a steady stream: one collects at a time, so the stream is not split
+    into three pollers' small receives (each a round trip for the emulator and the worker)."""
+    from functions.runtime import pollers
+
+    monkeypatch.setattr(pollers, "WINDOW_POLL_SECONDS", 0.01)
+    sqs = OverlapSqs([], per_receive=2)
+    stop = threading.Event()
+    batches: list[int] = []
+
+    def handler(event: dict[str, Any], context: Any) -> None:
+        batches.append(len(event["Records"]))
+        if len(batches) == 6:
+            stop.set()
+
+    run_pollers(sqs, Mapping("fn", "q", 8, 5, handler, FunctionLimits(5, 128, None)), stop, 3)
+    assert len(batches) >= 6
+    assert sqs.most_in_flight == 1  # never two receives at once
+    assert batches[:6] == [8] * 6  # full batches: whoever collects gets the whole stream
+
+
+def test_on_a_backlog_the_pollers_collect_side_by_side() -> None:
+    """Messages waiting: a first receive that comes back full passes the turn on at once, so
+    the pollers the scaling started drain the backlog together."""
+    sqs = OverlapSqs([str(n) for n in range(300)])
+    stop = threading.Event()
+
+    def handler(event: dict[str, Any], context: Any) -> None:
+        if len(sqs.deleted) >= 250:
+            stop.set()
+
+    run_pollers(sqs, Mapping("fn", "q", 20, 0, handler, FunctionLimits(5, 128, None)), stop, 3)
+    assert sqs.most_in_flight > 1
+
+
+def test_a_poller_without_the_turn_asks_sqs_nothing() -> None:
+    """While another poller of the mapping collects, a poller waits for the turn at most as
+    long as a long poll would, then reports an empty receive (it may retire)."""
+    sqs = OverlapSqs(["a"])
+    turn = threading.Lock()
+    turn.acquire()
+    mapping = Mapping("fn", "q", 10, 0, lambda event, context: None, FunctionLimits(5, 128, None))
+    polling = SqsPoller(sqs, mapping, threading.Event(), "us-east-1", wait_seconds=0, turn=turn)  # type: ignore[arg-type]
+    assert polling.run_once() == 0
+    assert sqs.receives == 0 and not polling.backlog
+    turn.release()
+    assert polling.run_once() == 1  # its turn: it receives
+    assert not turn.locked()  # and gives the turn back
