@@ -268,7 +268,7 @@ class OverlapSqs(LockedSqs):
 def run_pollers(sqs: OverlapSqs, mapping: Mapping, stop: threading.Event, count: int) -> None:
     """``count`` pollers of one mapping sharing its turn, as the worker starts them; until ``stop``."""
     turn = threading.Lock()
-    pollers = [SqsPoller(sqs, mapping, stop, "us-east-1", wait_seconds=1, turn=turn) for _ in range(count)]  # type: ignore[arg-type]
+    pollers = [SqsPoller(sqs, mapping, stop, "us-east-1", wait_seconds=1, turn=turn) for _ in range(count)]
     for p in pollers:
         p.start()
     stop.wait(10)
@@ -319,7 +319,7 @@ def test_a_poller_without_the_turn_asks_sqs_nothing() -> None:
     turn = threading.Lock()
     turn.acquire()
     mapping = Mapping("fn", "q", 10, 0, lambda event, context: None, FunctionLimits(5, 128, None))
-    polling = SqsPoller(sqs, mapping, threading.Event(), "us-east-1", wait_seconds=0, turn=turn)  # type: ignore[arg-type]
+    polling = SqsPoller(sqs, mapping, threading.Event(), "us-east-1", wait_seconds=0, turn=turn)
     assert polling.run_once() == 0
     assert sqs.receives == 0 and not polling.backlog
     turn.release()
