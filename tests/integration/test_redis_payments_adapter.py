@@ -180,3 +180,19 @@ def test_a_minute_is_replaced_inside_one_transaction(counters: RedisPaymentCount
     first = ours.index("DEL")
     assert ours[first - 1] == "MULTI" and "EXEC" in ours[first:]
     assert ours[first:].index("EXEC") > ours[first:].index("HSET")
+
+
+def test_a_batch_summed_before_writing_keeps_what_the_minute_already_holds(
+    counters: RedisPaymentCounters, redis: tuple[Any, str]
+) -> None:
+    """The script sums a batch per second before writing: the sums add to what is there, and a
+    batch's lowest and highest amounts replace the minute's only where they are lower and higher."""
+    client, prefix = redis
+    counters.record(payment(7, 300))
+    counters.record_many([payment(7, 500), payment(7, 400), payment(8, 100)])
+    counters.record_many([payment(7, 350), payment(7, 200)])
+    assert client.hgetall(f"{prefix}stats:pay:EUR:{MINUTE}") == {
+        **{"c:7": "5", "s:7": "1750", "mn:7": "200", "mx:7": "500"},
+        **{"c:8": "1", "s:8": "100", "mn:8": "100", "mx:8": "100"},
+        **{"c": "6", "s": "1850", "mn": "100", "mx": "500"},
+    }
