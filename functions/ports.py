@@ -100,7 +100,9 @@ class StockGate(Protocol):
         ``rejected`` (MySQL refused it) or ``expired`` (the sweep: only if no worker claimed
         it and it was accepted before ``accepted_before_ms``)."""
 
-    def confirm(self, order: Order) -> None: ...
+    def confirm_many(self, orders: Sequence[Order]) -> None:
+        """Stored in MySQL: each order's units stop being pending and its marker says confirmed,
+        in one round trip; idempotent (a redelivered order changes nothing more)."""
 
     def claim(self, order_ids: Sequence[str]) -> dict[str, Claim]:
         """The worker takes these orders over from the sweep; what Redis holds for each (absent: no marker)."""

@@ -298,6 +298,7 @@ class FakeStockGate(_Dependency):
         self.locked: list[int] = []
         self.reservations: dict[str, int] = {}  # the index by time: order id -> accepted ms, while pending
         self.reserve_calls = 0  # round trips: one per reserve or reserve_many
+        self.confirm_calls = 0  # round trips: one per confirm_many
 
     def put(self, product_id: int, available: int, price_cents: int = 100) -> None:
         self.products[product_id] = {
@@ -388,10 +389,14 @@ class FakeStockGate(_Dependency):
             self.markers[order.id].update(status="rejected", reason=reason)
         return True
 
-    def confirm(self, order: Order) -> None:
+    def confirm_many(self, orders: Sequence[Order]) -> None:
+        if not orders:
+            return  # no round trip
         self._reach()
-        if self._settle(order):
-            self.markers[order.id]["status"] = "confirmed"
+        self.confirm_calls += 1
+        for order in orders:
+            if self._settle(order):
+                self.markers[order.id]["status"] = "confirmed"
 
     def claim(self, order_ids: Sequence[str]) -> dict[str, Claim]:
         self._reach()

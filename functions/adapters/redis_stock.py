@@ -136,12 +136,18 @@ class RedisStock:
         except redis.RedisError as exc:
             raise DependencyDown("redis", exc) from exc
 
-    def confirm(self, order: Order) -> None:
-        args: list[str | int] = [self._marker_ttl, order.total_cents, order.id]
-        for item in order.items:
-            args += [item.product_id, item.quantity]
+    def confirm_many(self, orders: Sequence[Order]) -> None:
+        """Every order of a worker's batch confirmed in one Lua call (one round trip, not one per order)."""
+        if not orders:
+            return
+        keys = [self._pending_key, self._reservations_key, *(self._marker_key(o.id) for o in orders)]
+        args: list[str | int] = [self._marker_ttl]
+        for order in orders:
+            args += [order.total_cents, order.id, len(order.items)]
+            for item in order.items:
+                args += [item.product_id, item.quantity]
         try:
-            self._confirm(keys=[self._pending_key, self._marker_key(order.id), self._reservations_key], args=args)
+            self._confirm(keys=keys, args=args)
         except redis.RedisError as exc:
             raise DependencyDown("redis", exc) from exc
 

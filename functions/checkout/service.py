@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
@@ -303,26 +304,41 @@ def settle_batch(
     except DependencyDown as exc:
         logger.warning("order batch not stored; it will come back", extra={"reason": str(exc)})
         return failed + [mid for mid, _ in parsed]
+    confirmed: list[tuple[str, Order]] = []
     for (mid, order), settled in zip(parsed, settlements, strict=True):
+        if settled.status == "confirmed":
+            confirmed.append((mid, order))
+            continue
         set_correlation_id(order.request_id or request_ids.get(mid))
         try:
-            if settled.status == "confirmed":
-                stock.confirm(order)
-            else:
-                stock.release(order, "rejected", settled.reason or "rejected")
+            stock.release(order, "rejected", settled.reason or "rejected")
         except DependencyDown as exc:
-            logger.warning(
-                "order stored, Redis not updated; it will come back", extra={"order_id": order.id, "reason": str(exc)}
-            )
+            _redis_not_updated(order, exc)
             failed.append(mid)
             continue
-        # confirmed: DEBUG (the batch line names them at INFO); rejected: always a WARNING
-        log = logger.debug if settled.status == "confirmed" else logger.warning
-        log(f"order {settled.status}", extra={"order_id": order.id, "reason": settled.reason})
+        logger.warning("order rejected", extra={"order_id": order.id, "reason": settled.reason})
+    try:
+        stock.confirm_many([order for _, order in confirmed])  # one round trip for the batch
+    except DependencyDown as exc:
+        for mid, order in confirmed:
+            set_correlation_id(order.request_id or request_ids.get(mid))
+            _redis_not_updated(order, exc)
+            failed.append(mid)
+    else:
+        if logger.log_level <= logging.DEBUG:  # the batch line names them at INFO
+            for mid, order in confirmed:
+                set_correlation_id(order.request_id or request_ids.get(mid))
+                logger.debug("order confirmed", extra={"order_id": order.id})
     set_correlation_id(None)
     if parsed:
         logger.info("order batch settled", extra={"size": len(parsed), "order_ids": [o.id for _, o in parsed]})
     return failed
+
+
+def _redis_not_updated(order: Order, exc: DependencyDown) -> None:
+    logger.warning(
+        "order stored, Redis not updated; it will come back", extra={"order_id": order.id, "reason": str(exc)}
+    )
 
 
 def _claim(stock: StockGate, order_ids: list[str]) -> dict[str, str]:

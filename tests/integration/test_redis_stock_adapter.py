@@ -137,10 +137,31 @@ def test_the_sweep_releases_only_what_is_older_than_its_bound(stock: RedisStock)
 def test_confirm_clears_pending_and_keeps_the_units_sold(stock: RedisStock, redis: tuple[Any, str]) -> None:
     client, _ = redis
     placed = order(stock, (1, 2))
-    stock.confirm(placed)
+    stock.confirm_many([placed])
     assert stock.pending() == {} and stock.available([1]) == {1: 3}
     assert stock.marker(placed.id)["status"] == "confirmed"  # type: ignore[index]
     assert client.zscore(stock.sold_key, "1") == 2  # sold: pending, then confirmed
+
+
+def test_a_batch_is_confirmed_in_one_call_each_order_once(stock: RedisStock, redis: tuple[Any, str]) -> None:
+    client, _ = redis
+    first, second, third = order(stock, (1, 2), (2, 1)), order(stock, (1, 1)), order(stock, (2, 2))
+    stock.confirm_many([])  # nothing to confirm: no call; the script loaded by the first one below
+    stock.confirm_many([third])
+    assert stock.pending() == {1: 3, 2: 1}
+    calls = redis_commands(client, lambda: stock.confirm_many([first, second, third]), first.id)
+    assert calls == ["EVALSHA"], "one round trip for the whole batch"
+    assert stock.pending() == {}  # the third's units not taken off twice
+    assert stock.available([1, 2]) == {1: 2, 2: 0}
+    for placed in (first, second, third):
+        marker = client.hgetall(f"{stock._marker_key(placed.id)}")
+        assert (marker["status"], marker["total_cents"]) == ("confirmed", str(placed.total_cents))
+        assert MARKER_TTL - 5 < client.ttl(stock._marker_key(placed.id)) <= MARKER_TTL
+    assert client.zcard(stock._reservations_key) == 0
+    fourth = order(stock, (1, 1))
+    stock.confirm_many([first, second])  # redelivered: nothing changes, the fourth stays pending
+    assert stock.pending() == {1: 1} and stock.available([1, 2]) == {1: 1, 2: 0}
+    assert client.hget(stock._marker_key(fourth.id), "status") == "pending"
 
 
 def test_claim_reports_each_known_order_and_skips_unknown_ones(stock: RedisStock) -> None:
@@ -241,7 +262,7 @@ def test_every_method_raises_dependency_down_when_redis_is_unreachable() -> None
     calls: list[Any] = [
         lambda: dead.reserve(placed.id, list(placed.items), "EUR", 1),
         lambda: dead.release(placed, "cancelled"),
-        lambda: dead.confirm(placed),
+        lambda: dead.confirm_many([placed]),
         lambda: dead.claim([placed.id]),
         lambda: dead.stale(1, 10),
         lambda: dead.forget([placed.id]),

@@ -87,8 +87,8 @@ def test_release_gives_back_once_and_confirm_clears_pending(surge_app: Any) -> N
 
     assert surge_app.stock.release(rejected, "rejected", "out of stock") is True
     assert surge_app.stock.release(rejected, "rejected", "out of stock") is False  # a redelivery
-    surge_app.stock.confirm(confirmed)
-    surge_app.stock.confirm(confirmed)
+    surge_app.stock.confirm_many([confirmed])
+    surge_app.stock.confirm_many([confirmed])
     assert available(surge_app, 100) == 2
     assert surge_app.stock.pending() == {}
     assert surge_app.stock.marker(rejected_id)["status"] == "rejected"

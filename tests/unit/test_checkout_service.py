@@ -147,6 +147,17 @@ def test_redis_down_after_the_commit_brings_the_order_back_and_redelivery_settle
     assert world.orders.catalogue[100].stock == 8 and world.stock.pending() == {} and world.available(100) == 8
 
 
+def test_a_batch_is_confirmed_in_redis_in_one_round_trip(world: World) -> None:
+    """One call confirms every order MySQL confirmed; the rejected one got its units back."""
+    world.orders.catalogue[1] = Product(1, "SKU-1", "P1", 1_000, 0)  # Redis believed 5
+    for items in ((100, 1), (1, 1), (100, 2)):
+        world.service.checkout(request(items), request_id="r-1")
+    assert world.settle() == []
+    assert world.stock.confirm_calls == 1
+    assert [settled.status for _, settled in world.orders.orders.values()] == ["confirmed", "rejected", "confirmed"]
+    assert world.stock.pending() == {} and world.available(1) == 5
+
+
 def test_status_falls_back_to_mysql_when_redis_lost_the_marker(world: World) -> None:
     body = world.service.checkout(request((1, 1)), request_id="r-1")
     world.settle()

@@ -49,19 +49,23 @@ def test_a_mysql_outage_fails_every_message_and_the_redelivery_stores_them_once(
     assert len(orders.orders) == 3 and mysql_stock(orders) == {100: 7, 1001: 8}
 
 
-def test_a_redis_failure_after_the_commit_fails_the_message_and_its_redelivery_confirms() -> None:
+def test_a_redis_failure_after_the_commit_fails_the_batchs_confirmed_orders_and_their_redelivery_confirms() -> None:
+    """The batch's confirmed orders are confirmed in Redis in one call: when it fails, they all
+    come back (MySQL committed them); a rejected order given back before it does not."""
     orders, stock = world()
-    first, second = reserve(stock, (100, 2)), reserve(stock, (1001, 3))
-    fail_next(stock, "confirm", 1)  # the first confirm fails, after MySQL committed both
+    stock.load_many([Product(1002, "LOW-1002", "Rare", 900, 5)])
+    orders.save_products([Product(1002, "LOW-1002", "Rare", 900, 1)])  # MySQL has less than Redis believed
+    first, second, refused = reserve(stock, (100, 2)), reserve(stock, (1001, 3)), reserve(stock, (1002, 2))
+    fail_next(stock, "confirm_many", 1)  # the confirm fails, after MySQL committed the batch
 
-    assert settle_batch(orders, stock, [first, second]) == [first[0]]
-    assert len(orders.orders) == 2  # both stored…
-    assert stock.pending() == {100: 2}  # …but the first is still "pending" in Redis
+    assert settle_batch(orders, stock, [first, second, refused]) == [first[0], second[0]]
+    assert len(orders.orders) == 3  # all stored…
+    assert stock.pending() == {100: 2, 1001: 3}  # …but the confirmed two are still "pending" in Redis
 
-    assert settle_batch(orders, stock, [first]) == []  # the redelivery
+    assert settle_batch(orders, stock, [first, second]) == []  # the redelivery
     assert stock.pending() == {}
     assert stock.markers[first[0].removeprefix("m-")]["status"] == "confirmed"
-    assert len(orders.orders) == 2 and mysql_stock(orders) == {100: 8, 1001: 7}  # stored once
+    assert len(orders.orders) == 3 and mysql_stock(orders) == {100: 8, 1001: 7, 1002: 1}  # stored once
 
 
 def test_a_redis_failure_while_giving_back_a_rejected_order_is_retried() -> None:
