@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -42,6 +43,10 @@ _REASONS = {
 }
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
+
+# granian copies the server's own environment into every request's environ: a variable such
+# as HTTP_PROXY there is no header the client sent (one equal to it by value is dropped too)
+_SERVER_HTTP_ENV = {k: v for k, v in os.environ.items() if k.startswith("HTTP_")}
 
 
 class ProxyGateway(LocalGateway):
@@ -141,7 +146,11 @@ class WsgiGateway:
         return int(response["statusCode"]), out_headers, payload
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        headers = {k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")}
+        headers = {
+            k[5:].replace("_", "-").lower(): v
+            for k, v in environ.items()
+            if k.startswith("HTTP_") and _SERVER_HTTP_ENV.get(k) != v
+        }
         if environ.get("CONTENT_TYPE"):
             headers["content-type"] = environ["CONTENT_TYPE"]
         remote = environ.get("REMOTE_ADDR", "127.0.0.1")

@@ -86,6 +86,26 @@ def test_wsgi_adapter_passes_the_callers_address_query_and_body() -> None:
     assert headers["Content-Length"] == str(len(body))
 
 
+def test_the_servers_own_http_variables_are_no_request_headers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """granian merges the server's environment into each request's environ: HTTP_PROXY set
+    for the gateway process must not reach the app as a ``proxy`` header."""
+    from functions.runtime import gateway
+
+    monkeypatch.setattr(gateway, "_SERVER_HTTP_ENV", {"HTTP_PROXY": "http://corp:3128"})
+    app = Chalice("t")
+
+    @app.route("/headers")
+    def headers() -> dict[str, Any]:
+        request = app.current_request
+        assert request is not None
+        return {k: v for k, v in request.headers.items() if k in ("proxy", "x-trace")}
+
+    server_env = {"HTTP_PROXY": "http://corp:3128", "HTTP_X_TRACE": "t-1"}
+    assert _call(app, "GET", "/headers", **server_env)[2] == b'{"x-trace":"t-1"}'
+    sent = {"HTTP_PROXY": "http://other:8080"}  # the client's own header of that name passes
+    assert _call(app, "GET", "/headers", **sent)[2] == b'{"proxy":"http://other:8080"}'
+
+
 def test_wsgi_adapter_refuses_huge_bodies_before_reading_them() -> None:
     status, _, body = _call(Chalice("t"), "POST", "/x", CONTENT_LENGTH=str(50 * 1024 * 1024))
     assert status.startswith("413") and b"payload_too_large" in body
