@@ -196,6 +196,18 @@ class RecordingScaling:
         return self._retire
 
 
+def batches_until(count: int, stop: threading.Event) -> tuple[list[int], Any]:
+    """A handler that records each batch's size and sets ``stop`` after ``count`` batches."""
+    batches: list[int] = []
+
+    def handler(event: dict[str, Any], context: Any) -> None:
+        batches.append(len(event["Records"]))
+        if len(batches) == count:
+            stop.set()
+
+    return batches, handler
+
+
 def test_a_trickle_is_asked_again_only_after_a_pause_and_adds_no_poller(monkeypatch: pytest.MonkeyPatch) -> None:
     """Within the batching window, a receive that came back short is followed by a pause, not
     another receive at once (each receive costs the emulator and the worker a round trip); and
@@ -207,13 +219,7 @@ def test_a_trickle_is_asked_again_only_after_a_pause_and_adds_no_poller(monkeypa
     scaling = RecordingScaling(retire=False)
 
     stop = threading.Event()
-    batches: list[int] = []
-
-    def handler(event: dict[str, Any], context: Any) -> None:
-        batches.append(len(event["Records"]))
-        if len(batches) == 2:
-            stop.set()
-
+    batches, handler = batches_until(2, stop)
     mapping = Mapping("fn", "q", 9, 5, handler, FunctionLimits(5, 128, None))
     polling = SqsPoller(sqs, mapping, stop, "us-east-1", wait_seconds=0, scaling=scaling)  # type: ignore[arg-type]
     polling.run()
@@ -285,13 +291,7 @@ def test_a_mappings_pollers_take_turns_on_a_trickle(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(pollers, "WINDOW_POLL_SECONDS", 0.01)
     sqs = OverlapSqs([], per_receive=2)
     stop = threading.Event()
-    batches: list[int] = []
-
-    def handler(event: dict[str, Any], context: Any) -> None:
-        batches.append(len(event["Records"]))
-        if len(batches) == 6:
-            stop.set()
-
+    batches, handler = batches_until(6, stop)
     run_pollers(sqs, Mapping("fn", "q", 8, 5, handler, FunctionLimits(5, 128, None)), stop, 3)
     assert len(batches) >= 6
     assert sqs.most_in_flight == 1  # never two receives at once
