@@ -95,6 +95,13 @@ TARGETS: dict[str, list[str]] = {
         "tests/integration/test_payment_worker.py",
         "tests/integration/test_orders_worker.py",
     ],
+    # the local Lambda event source mappings: batches, windows, timeouts, turns, scaling signals
+    "functions/runtime/pollers.py": [
+        "tests/unit/test_lambda_limits.py",
+        "tests/unit/test_local_runtime.py",
+        "tests/integration/test_payment_worker.py",
+        "tests/integration/test_orders_worker.py",
+    ],
     # the adapters' behaviour lives in Redis and MariaDB: their tests are integration tests,
     # the adapter's own docstring examples against the real services first
     "functions/adapters/mysql_orders.py": [

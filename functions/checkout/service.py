@@ -180,7 +180,7 @@ class CheckoutService:
                 if len(self._missing) >= MISSING_PRODUCTS_KEPT:
                     self._missing.clear()
                 self._missing[product_id] = self._clock_ms()
-                raise NotFound(f"no product with id {product_id}", product_id=product_id)
+                raise _no_product(product_id)
             _, after = self._stock.load(product)
             logger.info(
                 "product stock loaded from MySQL",
@@ -191,7 +191,7 @@ class CheckoutService:
         """Raise NotFound if MySQL said moments ago that there is no such product."""
         since = self._missing.get(product_id)
         if since is not None and self._clock_ms() - since < MISSING_PRODUCT_MS:
-            raise NotFound(f"no product with id {product_id}", product_id=product_id)
+            raise _no_product(product_id)
 
     def _replay(
         self, order_id: str, request: CheckoutRequest, request_id: str, key: str | None, held: AlreadyReserved
@@ -333,6 +333,10 @@ def settle_batch(
     if parsed:
         logger.info("order batch settled", extra={"size": len(parsed), "order_ids": [o.id for _, o in parsed]})
     return failed
+
+
+def _no_product(product_id: int) -> NotFound:
+    return NotFound(f"no product with id {product_id}", product_id=product_id)
 
 
 def _redis_not_updated(order: Order, exc: DependencyDown) -> None:
