@@ -12,8 +12,10 @@ def test_the_doc_shows_the_models_table() -> None:
     assert render() in DEPLOY_DOC.read_text(), "run: .venv/bin/python -m infra.capacity --write"
 
 
-def test_costs_come_from_the_latest_benchmark_run() -> None:
+def test_costs_come_from_the_latest_full_benchmark_run() -> None:
     text = """# Benchmarks
+### `./surge bench` — a summary without the full tables, 2026-12-02 13:05 UTC
+| p99 at 550 req/s: payment / checkout / statistics | 161.6 / 115.3 / 101.5 ms | <= 10 ms |
 ### `./surge bench` — newest, 2026-12-01 10:00 UTC
 | p99 at 550 req/s | 12.5 ms (p50 5 ms, 550/s) | <= 10 ms | 1.2x |
 | payments_550 | 1000 | 700 | 600 | 40 | 90 |  | 150 | 4.0% |
