@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from functions.runtime.limits import FunctionLimits, concurrency, function_limits
-from functions.runtime.pollers import Mapping, SqsPoller
+from functions.runtime.pollers import Mapping, SqsPoller, SqsReachability
 
 
 @pytest.fixture
@@ -240,6 +240,52 @@ def test_messages_waiting_throughout_a_batch_are_a_backlog() -> None:
     polling.run()  # two batches (20, then 10 that trickle), then an empty queue: retires
     assert scaling.added == 1  # the first batch found every receive full; the second did not
     assert len(sqs.deleted) == 30
+
+
+def test_each_batch_says_whether_it_was_a_backlog() -> None:
+    sqs = FakeSqs([str(n) for n in range(30)])
+    mapping = Mapping("fn", "q", 20, 0.3, lambda event, context: None, FunctionLimits(5, 128, None))
+    polling = SqsPoller(sqs, mapping, threading.Event(), "us-east-1", wait_seconds=0)
+    assert (polling.run_once(), polling.backlog) == (20, True)  # two full receives
+    assert (polling.run_once(), polling.backlog) == (10, False)  # a full one, then an empty one
+    assert (polling.run_once(), polling.backlog) == (0, False)
+    assert polling.batches == 2  # batches handled
+
+
+class WaitRecordingSqs(FakeSqs):
+    def __init__(self) -> None:
+        super().__init__([])
+        self.waits: list[int] = []
+
+    def receive_message(self, MaxNumberOfMessages: int, **kwargs: Any) -> dict[str, Any]:
+        self.waits.append(kwargs["WaitTimeSeconds"])
+        return super().receive_message(MaxNumberOfMessages, **kwargs)
+
+
+def test_a_draining_poller_long_polls_one_second() -> None:
+    """Draining ends when a receive comes back empty: a long poll of one second, so that an empty
+    answer means an empty queue (a short poll may miss messages), without the usual five."""
+    sqs = WaitRecordingSqs()
+    mapping = Mapping("fn", "q", 10, 0, lambda event, context: None, FunctionLimits(5, 128, None))
+    polling = SqsPoller(sqs, mapping, threading.Event(), "us-east-1", wait_seconds=5)
+    polling.run_once()
+    polling.draining = True
+    polling.run_once()
+    assert sqs.waits == [5, 1]
+
+
+def test_pollers_back_off_with_full_jitter_doubling_up_to_five_seconds(monkeypatch: pytest.MonkeyPatch) -> None:
+    bounds: list[tuple[float, float]] = []
+
+    def uniform(low: float, high: float) -> float:
+        bounds.append((low, high))
+        return high  # the longest wait the jitter allows
+
+    monkeypatch.setattr("functions.runtime.pollers.random.uniform", uniform)
+    reachability = SqsReachability()
+    waits = [reachability.failed("p", ConnectionError("down"), attempt) for attempt in range(5)]
+    assert waits == [0.5, 1.0, 2.0, 4.0, 5.0]
+    assert {low for low, _ in bounds} == {0}
 
 
 class OverlapSqs(LockedSqs):
