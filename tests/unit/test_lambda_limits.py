@@ -12,6 +12,7 @@ import pytest
 
 from functions.runtime.limits import FunctionLimits, concurrency, function_limits
 from functions.runtime.pollers import Mapping, SqsPoller, SqsReachability
+from tests.logs import captured_logs
 
 
 @pytest.fixture
@@ -286,6 +287,47 @@ def test_pollers_back_off_with_full_jitter_doubling_up_to_five_seconds(monkeypat
     waits = [reachability.failed("p", ConnectionError("down"), attempt) for attempt in range(5)]
     assert waits == [0.5, 1.0, 2.0, 4.0, 5.0]
     assert {low for low, _ in bounds} == {0}
+
+
+def test_an_outage_is_logged_once_and_its_end_with_how_long_it_lasted(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = [100.0]
+    monkeypatch.setattr("functions.runtime.pollers.time.monotonic", lambda: clock[0])
+    reachability = SqsReachability()
+    with captured_logs() as lines:
+        reachability.succeeded()  # reachable all along: nothing to say
+        for attempt in range(3):
+            reachability.failed(f"poller-{attempt}", ConnectionError("down"), attempt)
+        clock[0] += 12.34
+        reachability.succeeded()
+        reachability.succeeded()
+    assert [line["message"] for line in lines] == [
+        "SQS unreachable: pollers back off until it answers",
+        "SQS reachable again",
+    ]
+    assert lines[0]["poller"] == "poller-0" and lines[1]["down_s"] == 12.3
+
+
+def test_the_lambda_context_counts_down_from_the_functions_timeout() -> None:
+    remaining: list[float] = []
+    mapping = Mapping(
+        "fn", "q", 10, 0, lambda event, context: remaining.append(context.get_remaining_time_in_millis()),
+        FunctionLimits(300, 128, None),
+    )  # fmt: skip
+    SqsPoller(FakeSqs(["a"]), mapping, threading.Event(), "us-east-1", wait_seconds=0).run_once()
+    assert 299_800 < remaining[0] <= 300_000
+
+
+def test_a_trickle_fills_a_batch_for_as_long_as_the_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The batching window closes a batch a trickle has not filled: after about its length."""
+    monkeypatch.setattr("functions.runtime.pollers.WINDOW_POLL_SECONDS", 0.02)
+    sqs = TrickleSqs(per_receive=1)
+    mapping = Mapping("fn", "q", 100, 0.2, lambda event, context: None, FunctionLimits(5, 128, None))
+    polling = SqsPoller(sqs, mapping, threading.Event(), "us-east-1", wait_seconds=0)
+    started = time.monotonic()
+    handled = polling.run_once()
+    elapsed = time.monotonic() - started
+    assert 0.2 <= elapsed < 1.5
+    assert 5 <= handled <= 12  # one message a receive, a receive every 20 ms for 200 ms
 
 
 class OverlapSqs(LockedSqs):
