@@ -330,6 +330,39 @@ def test_a_trickle_fills_a_batch_for_as_long_as_the_window(monkeypatch: pytest.M
     assert 5 <= handled <= 12  # one message a receive, a receive every 20 ms for 200 ms
 
 
+class FailingAfterEmptySqs(FakeSqs):
+    """An empty queue at first, then unreachable."""
+
+    def __init__(self) -> None:
+        super().__init__([])
+        self.receives = 0
+        self.failing = threading.Event()
+
+    def receive_message(self, MaxNumberOfMessages: int, **kwargs: Any) -> dict[str, Any]:
+        self.receives += 1
+        if self.receives == 1:
+            return {"Messages": []}
+        self.failing.set()
+        raise ConnectionError("SQS is gone")
+
+
+def test_an_unreachable_queue_is_not_an_empty_one() -> None:
+    """A drain waits for every poller to find its queue empty: a poller that cannot reach SQS
+    is not idle, even if its last receive had found the queue empty."""
+    sqs = FailingAfterEmptySqs()
+    stop = threading.Event()
+    mapping = Mapping("fn", "q", 10, 0, lambda event, context: None, FunctionLimits(5, 128, None))
+    polling = SqsPoller(sqs, mapping, stop, "us-east-1", wait_seconds=0)
+    polling.start()
+    try:
+        assert sqs.failing.wait(5)
+        time.sleep(0.05)  # the failure is recorded right after the receive raised
+        assert polling.idle is False
+    finally:
+        stop.set()
+        polling.join(5)
+
+
 class OverlapSqs(LockedSqs):
     """LockedSqs whose receives take a few ms, counting how many were in flight at once;
     ``per_receive`` new messages become visible before each receive (0: none arrive)."""
