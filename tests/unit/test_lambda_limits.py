@@ -290,7 +290,7 @@ def test_pollers_back_off_with_full_jitter_doubling_up_to_five_seconds(monkeypat
 
 
 def test_an_outage_is_logged_once_and_its_end_with_how_long_it_lasted(monkeypatch: pytest.MonkeyPatch) -> None:
-    clock = [100.0]
+    clock = [5.0]
     monkeypatch.setattr("functions.runtime.pollers.time.monotonic", lambda: clock[0])
     reachability = SqsReachability()
     with captured_logs() as lines:
@@ -346,13 +346,28 @@ class FailingAfterEmptySqs(FakeSqs):
         raise ConnectionError("SQS is gone")
 
 
+class RecordingReachability(SqsReachability):
+    """Records each failure's attempt number; no back-off wait."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.attempts: list[int] = []
+
+    def failed(self, poller: str, exc: Exception, attempt: int) -> float:
+        self.attempts.append(attempt)
+        return 0.01
+
+
 def test_an_unreachable_queue_is_not_an_empty_one() -> None:
     """A drain waits for every poller to find its queue empty: a poller that cannot reach SQS
-    is not idle, even if its last receive had found the queue empty."""
+    is not idle, even if its last receive had found the queue empty. Each failure in a row
+    counts one attempt more (the back-off doubles per attempt)."""
     sqs = FailingAfterEmptySqs()
     stop = threading.Event()
+    reachability = RecordingReachability()
     mapping = Mapping("fn", "q", 10, 0, lambda event, context: None, FunctionLimits(5, 128, None))
-    polling = SqsPoller(sqs, mapping, stop, "us-east-1", wait_seconds=0)
+    polling = SqsPoller(sqs, mapping, stop, "us-east-1", wait_seconds=0, reachability=reachability)
+    assert polling.daemon  # a poller stuck in a receive cannot hold up the worker's exit
     polling.start()
     try:
         assert sqs.failing.wait(5)
@@ -361,6 +376,7 @@ def test_an_unreachable_queue_is_not_an_empty_one() -> None:
     finally:
         stop.set()
         polling.join(5)
+    assert reachability.attempts[:3] == [0, 1, 2]
 
 
 class OverlapSqs(LockedSqs):
