@@ -275,6 +275,16 @@ def test_a_draining_poller_long_polls_one_second() -> None:
     assert sqs.waits == [5, 1]
 
 
+def test_only_a_batchs_first_receive_long_polls() -> None:
+    """Within the batching window the receives after the first ask without waiting: an empty
+    queue must not hold a batch up past its window."""
+    sqs = WaitRecordingSqs()
+    sqs.messages = [{"MessageId": str(n), "ReceiptHandle": f"r{n}", "Body": str(n)} for n in range(15)]
+    mapping = Mapping("fn", "q", 20, 0.05, lambda event, context: None, FunctionLimits(5, 128, None))
+    assert SqsPoller(sqs, mapping, threading.Event(), "us-east-1", wait_seconds=5).run_once() == 15
+    assert sqs.waits[0] == 5 and len(sqs.waits) >= 2 and set(sqs.waits[1:]) == {0}
+
+
 def test_pollers_back_off_with_full_jitter_doubling_up_to_five_seconds(monkeypatch: pytest.MonkeyPatch) -> None:
     bounds: list[tuple[float, float]] = []
 
