@@ -389,6 +389,19 @@ def test_an_unreachable_queue_is_not_an_empty_one() -> None:
     assert reachability.attempts[:3] == [0, 1, 2]
 
 
+def test_a_poller_that_starts_without_sqs_backs_off_from_the_first_attempt() -> None:
+    sqs = FailingAfterEmptySqs()
+    sqs.receives = 1  # unreachable from the first receive on
+    stop, reachability = threading.Event(), RecordingReachability()
+    mapping = Mapping("fn", "q", 10, 0, lambda event, context: None, FunctionLimits(5, 128, None))
+    polling = SqsPoller(sqs, mapping, stop, "us-east-1", wait_seconds=0, reachability=reachability)
+    polling.start()
+    assert sqs.failing.wait(5)
+    stop.set()
+    polling.join(5)
+    assert reachability.attempts[0] == 0
+
+
 class OverlapSqs(LockedSqs):
     """LockedSqs whose receives take a few ms, counting how many were in flight at once;
     ``per_receive`` new messages become visible before each receive (0: none arrive)."""
