@@ -41,11 +41,16 @@ def test_reserved_concurrency_caps_the_pollers() -> None:
     assert concurrency(FunctionLimits(3, 128, 5), 0) == 0
 
 
+def sqs_message(n: int, body: str | None = None) -> dict[str, str]:
+    """The n-th message of a fake queue, as ReceiveMessage gives it (its body ``n`` unless given)."""
+    return {"MessageId": str(n), "ReceiptHandle": f"r{n}", "Body": str(n) if body is None else body}
+
+
 class FakeSqs:
     """The four calls a poller makes, in memory."""
 
     def __init__(self, bodies: list[str]):
-        self.messages = [{"MessageId": str(i), "ReceiptHandle": f"r{i}", "Body": b} for i, b in enumerate(bodies)]
+        self.messages = [sqs_message(i, b) for i, b in enumerate(bodies)]
         self.deleted: list[str] = []
 
     def get_queue_url(self, QueueName: str) -> dict[str, str]:
@@ -177,7 +182,7 @@ class TrickleSqs(FakeSqs):
     def receive_message(self, MaxNumberOfMessages: int, **kwargs: Any) -> dict[str, Any]:
         for _ in range(self._per_receive):
             n, self._next = self._next, self._next + 1
-            self.messages.append({"MessageId": str(n), "ReceiptHandle": f"r{n}", "Body": str(n)})
+            self.messages.append(sqs_message(n))
         answer = super().receive_message(MaxNumberOfMessages, **kwargs)
         self.receives.append((time.monotonic(), MaxNumberOfMessages, len(answer["Messages"])))
         return answer
@@ -254,8 +259,8 @@ def test_each_batch_says_whether_it_was_a_backlog() -> None:
 
 
 class WaitRecordingSqs(FakeSqs):
-    def __init__(self) -> None:
-        super().__init__([])
+    def __init__(self, bodies: list[str]) -> None:
+        super().__init__(bodies)
         self.waits: list[int] = []
 
     def receive_message(self, MaxNumberOfMessages: int, **kwargs: Any) -> dict[str, Any]:
@@ -266,7 +271,7 @@ class WaitRecordingSqs(FakeSqs):
 def test_a_draining_poller_long_polls_one_second() -> None:
     """Draining ends when a receive comes back empty: a long poll of one second, so that an empty
     answer means an empty queue (a short poll may miss messages), without the usual five."""
-    sqs = WaitRecordingSqs()
+    sqs = WaitRecordingSqs([])
     mapping = Mapping("fn", "q", 10, 0, lambda event, context: None, FunctionLimits(5, 128, None))
     polling = SqsPoller(sqs, mapping, threading.Event(), "us-east-1", wait_seconds=5)
     polling.run_once()
@@ -278,8 +283,7 @@ def test_a_draining_poller_long_polls_one_second() -> None:
 def test_only_a_batchs_first_receive_long_polls() -> None:
     """Within the batching window the receives after the first ask without waiting: an empty
     queue must not hold a batch up past its window."""
-    sqs = WaitRecordingSqs()
-    sqs.messages = [{"MessageId": str(n), "ReceiptHandle": f"r{n}", "Body": str(n)} for n in range(15)]
+    sqs = WaitRecordingSqs([str(n) for n in range(15)])
     mapping = Mapping("fn", "q", 20, 0.05, lambda event, context: None, FunctionLimits(5, 128, None))
     assert SqsPoller(sqs, mapping, threading.Event(), "us-east-1", wait_seconds=5).run_once() == 15
     assert sqs.waits[0] == 5 and len(sqs.waits) >= 2 and set(sqs.waits[1:]) == {0}
@@ -422,7 +426,7 @@ class OverlapSqs(LockedSqs):
             self.most_in_flight = max(self.most_in_flight, self.in_flight)
             for _ in range(self._per_receive):
                 n, self._next = self._next, self._next + 1
-                self.messages.append({"MessageId": str(n), "ReceiptHandle": f"r{n}", "Body": str(n)})
+                self.messages.append(sqs_message(n))
         try:
             time.sleep(0.005)
             return super().receive_message(MaxNumberOfMessages, **kwargs)
