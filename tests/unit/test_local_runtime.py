@@ -109,3 +109,32 @@ def test_the_servers_own_http_variables_are_no_request_headers(monkeypatch: pyte
 def test_wsgi_adapter_refuses_huge_bodies_before_reading_them() -> None:
     status, _, body = _call(Chalice("t"), "POST", "/x", CONTENT_LENGTH=str(50 * 1024 * 1024))
     assert status.startswith("413") and b"payload_too_large" in body
+
+
+def test_the_gateways_route_lookup_answers_as_chalices_matcher() -> None:
+    from chalice.local import RouteMatcher
+
+    from functions.runtime.gateway import ProxyGateway, StaticRouteMatcher
+
+    # "/q/~r" sorts after "/q/{x}", so Chalice answers it with the capturing route: so must we
+    routes = [
+        "/", "/payment", "/payments/{payment_id}", "/payments/stats",
+        "/a/{x}/c", "/a/b/{y}", "/a/b/c", "/q/{x}", "/q/~r",
+    ]  # fmt: skip
+    ours, chalice = StaticRouteMatcher(routes), RouteMatcher(routes)
+    urls = [
+        "/", "/payment", "/payment/", "/payment?x=1&y=", "/payments/stats", "/payments/01ABC", "/payments/stats?a=b",
+        "/a/b/c", "/a/z/c", "/a/b/q", "/a/b/c/",
+        "/q/~r", "/q/s",
+    ]  # fmt: skip
+    for url in urls:
+        assert ours.match_route(url) == chalice.match_route(url), url
+    for unknown in ("/nowhere", "/payments", "/a/b", "/payments/x/y"):
+        with pytest.raises(ValueError):
+            ours.match_route(unknown)
+    # the gateway uses it: the per-request route lookup is a set lookup for /payment
+    app = Chalice(app_name="t")
+    app.route("/payment", methods=["POST"])(lambda: {})
+    gateway = WsgiGateway(app)._gateway
+    assert isinstance(gateway, ProxyGateway)
+    assert isinstance(gateway.event_converter._route_matcher, StaticRouteMatcher)
