@@ -130,7 +130,9 @@ def start_gateway(env: dict[str, str], options: StackOptions, log: Path | None =
 
 def start_workers(env: dict[str, str], log: Path | None = None) -> subprocess.Popen[bytes]:
     """The worker process: SQS pollers and schedules."""
-    return _spawn([sys.executable, "-m", "functions.runtime.workers"], env, log)
+    # its metric increments are added up in memory and written once a second, as the gateway's
+    worker_env = {**env, "METRICS_FLUSH_SECONDS": env.get("METRICS_FLUSH_SECONDS", "1")}
+    return _spawn([sys.executable, "-m", "functions.runtime.workers"], worker_env, log)
 
 
 def start_app_processes(env: dict[str, str], options: StackOptions) -> Children:

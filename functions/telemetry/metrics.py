@@ -6,7 +6,8 @@ Code describes what happened with ``Increments`` (counters and histogram observa
 * ``redis`` (local runtime): every increment is a field of one Redis hash
   (``<prefix>metrics``) so all gateway processes and workers add up; ``GET /metrics``
   renders it as Prometheus text. The payment hot path folds its fields into the Lua call
-  it makes anyway (``Metrics.fold``), so metrics cost it no extra round trip.
+  it makes anyway (``Metrics.fold``), so metrics cost it no extra round trip; a long-lived
+  process (the local gateway and workers) adds them up in memory and writes them once a second.
 * ``emf`` (Lambda): Powertools Metrics, namespace ``Surge``, printed as CloudWatch
   Embedded Metric Format at the end of each invocation (``Metrics.flush``).
 
@@ -140,9 +141,14 @@ class Metrics:
         return self._store
 
     def fold(self, usage: Increments) -> dict[str, float]:
-        """Fields for a Redis call the caller makes anyway; with EMF they are emitted now instead."""
+        """Fields for a Redis call the caller makes anyway. With EMF they are emitted now instead,
+        and a buffering process adds them to its buffer: one write a second costs Redis less than
+        a few HINCRBYFLOATs in every call (each ~9 µs on the metrics hash's listpack)."""
         if self._emf is not None:
             self._emit(usage)
+            return {}
+        if self._buffer_seconds > 0 and self._store is not None:
+            self.record(usage)
             return {}
         return usage.fields
 

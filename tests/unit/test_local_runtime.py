@@ -138,3 +138,19 @@ def test_the_gateways_route_lookup_answers_as_chalices_matcher() -> None:
     gateway = WsgiGateway(app)._gateway
     assert isinstance(gateway, ProxyGateway)
     assert isinstance(gateway.event_converter._route_matcher, StaticRouteMatcher)
+
+
+def test_the_local_gateway_and_workers_buffer_their_metrics(monkeypatch: pytest.MonkeyPatch) -> None:
+    from functions.runtime import stack
+
+    spawned: dict[str, dict[str, str]] = {}
+
+    def spawn(args: list[str], env: dict[str, str], log: Any) -> Any:
+        spawned["workers" if "functions.runtime.workers" in args else "gateway"] = env
+        return None
+
+    monkeypatch.setattr(stack, "_spawn", spawn)
+    stack.start_app_processes({}, stack.StackOptions())
+    assert spawned["gateway"]["METRICS_FLUSH_SECONDS"] == spawned["workers"]["METRICS_FLUSH_SECONDS"] == "1"
+    stack.start_workers({"METRICS_FLUSH_SECONDS": "0"})  # what the caller sets wins
+    assert spawned["workers"]["METRICS_FLUSH_SECONDS"] == "0"
