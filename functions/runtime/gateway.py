@@ -15,7 +15,14 @@ from typing import Any
 
 from chalice import Chalice
 from chalice.config import Config
-from chalice.local import LambdaContext, LocalGateway, LocalGatewayException, MatchResult, RouteMatcher
+from chalice.local import (
+    LambdaContext,
+    LambdaEventConverter,
+    LocalGateway,
+    LocalGatewayException,
+    MatchResult,
+    RouteMatcher,
+)
 
 from functions.ids import new_id
 from functions.observability import logger
@@ -50,7 +57,7 @@ _SERVER_HTTP_ENV = {k: v for k, v in os.environ.items() if k.startswith("HTTP_")
 
 
 class StaticRouteMatcher(RouteMatcher):
-    """Chalice's matcher, with a dict for the routes that capture nothing.
+    """Chalice's matcher, with a set of the routes that capture nothing.
 
     Chalice splits and compares every route for every request (~10 µs with Surge's routes);
     a path such as ``/payment`` is looked up at once. Only a route Chalice itself matches to
@@ -73,7 +80,8 @@ class ProxyGateway(LocalGateway):
 
     def __init__(self, app_object: Chalice, config: Config):
         super().__init__(app_object, config)
-        self.event_converter._route_matcher = StaticRouteMatcher(list(app_object.routes))
+        routes = StaticRouteMatcher(list(app_object.routes))
+        self.event_converter = LambdaEventConverter(routes, app_object.api.binary_types)
         # LocalGateway reads these through Config's chained lookups on every request
         timeout = config.lambda_timeout
         self._context_args = (

@@ -38,7 +38,7 @@ local function bucket_window(series_key, prefix, first, last, specs)
   end
   -- the field names an edge minute is read by, second by second: built once per call
   local first_minute, last_minute = math.floor(first / 60), math.floor(last / 60)
-  local edge = {}  -- minute -> {{fields of its first second inside the window}, ...}
+  local edge = {}  -- edge minute -> {{field names of a second inside the window}, ...}
   for _, m in ipairs({first_minute, last_minute}) do
     local start = m * 60
     if not (start >= first and start + 59 <= last) then
