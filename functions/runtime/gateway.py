@@ -61,7 +61,7 @@ class StaticRouteMatcher(RouteMatcher):
 
     Chalice splits and compares every route for every request (~10 µs with Surge's routes);
     a path such as ``/payment`` is looked up at once. Only a route Chalice itself matches to
-    itself goes in the dict, so both always agree.
+    itself goes in the set, so both always agree.
     """
 
     def __init__(self, route_urls: list[str]) -> None:

@@ -41,7 +41,7 @@ local function bucket_window(series_key, prefix, first, last, specs)
   local edge = {}  -- edge minute -> {{field names of a second inside the window}, ...}
   for _, m in ipairs({first_minute, last_minute}) do
     local start = m * 60
-    if not (start >= first and start + 59 <= last) then
+    if not edge[m] and not (start >= first and start + 59 <= last) then  -- one minute: once
       edge[m] = {}
       for sec = math.max(first, start) - start, math.min(last, start + 59) - start do
         local fields = {}
