@@ -17,6 +17,9 @@ from functions.config import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 MINISTACK_BIN = REPO / ".venv-ministack" / "bin" / "ministack"
+# the ASGI app uvicorn serves: MiniStack's own, behind the front that answers SQS JSON calls directly
+EMULATOR_APP = "functions.runtime.ministack_sqs:app"
+MINISTACK_APP = "ministack.app:app"
 
 
 def free_port() -> int:
@@ -43,7 +46,9 @@ def port_free(port: int, host: str = "127.0.0.1") -> bool:
     return True
 
 
-def start_ministack(port: int, log_path: Path, state_dir: Path | None = None) -> subprocess.Popen[bytes]:
+def start_ministack(
+    port: int, log_path: Path, state_dir: Path | None = None, app: str = EMULATOR_APP
+) -> subprocess.Popen[bytes]:
     """Start MiniStack bound to 127.0.0.1:``port`` and wait until SQS answers.
 
     With ``state_dir`` its queues (messages, in-flight ones and DLQs included) are saved
@@ -63,15 +68,17 @@ def start_ministack(port: int, log_path: Path, state_dir: Path | None = None) ->
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log = log_path.open("ab")
     process = subprocess.Popen(
-        ministack_command(binary, port), env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        ministack_command(binary, port, app), env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )
     wait_for_sqs(f"http://127.0.0.1:{port}", process)
     return process
 
 
-def ministack_command(binary: Path, port: int) -> list[str]:
+def ministack_command(binary: Path, port: int, app: str = EMULATOR_APP) -> list[str]:
     """MiniStack's ASGI app on uvicorn (httptools, uvloop) where its venv has them: half the CPU
-    per request of MiniStack's own hypercorn server; else MiniStack's own entry point.
+    per request of MiniStack's own hypercorn server; else MiniStack's own entry point. ``app`` is
+    MiniStack's behind ``functions.runtime.ministack_sqs``, which answers SQS JSON calls directly
+    (``MINISTACK_APP``: MiniStack's own alone).
 
     >>> ministack_command(Path("/nowhere/bin/ministack"), 4566)
     ['/nowhere/bin/ministack']
@@ -80,7 +87,8 @@ def ministack_command(binary: Path, port: int) -> list[str]:
     if not uvicorn.exists():
         return [str(binary)]
     return [
-        str(uvicorn), "ministack.app:app", "--host", "127.0.0.1", "--port", str(port),
+        str(uvicorn), app, "--app-dir", str(REPO),
+        "--host", "127.0.0.1", "--port", str(port),
         "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning",
         "--timeout-keep-alive", "75",  # as MiniStack configures hypercorn
         "--timeout-graceful-shutdown", "5",  # a long poll must not hold up a stop

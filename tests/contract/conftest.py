@@ -2,6 +2,8 @@
 
 - ``embedded``: the SQS endpoint of this test session (MiniStack started by
   tests/conftest.py, or whatever SQS_ENDPOINT_URL points at).
+- ``ministack-own-app``: MiniStack served by its own ASGI app alone, without the front that
+  answers SQS JSON calls directly (``functions/runtime/ministack_sqs.py``): both must agree.
 - ``localstack``: LocalStack-core 2026.3.0 as a plain process from ``.venv-localstack``
   (built by infra/localstack/setup.sh on first use). Skipped, never failed, when the
   machine has no Python >= 3.13, or when SURGE_CONTRACT_LOCALSTACK=0.
@@ -47,11 +49,24 @@ def localstack_endpoint() -> Iterator[str]:
         stop_localstack(process)
 
 
-@pytest.fixture(scope="session", params=["embedded", "localstack"])
+@pytest.fixture(scope="session")
+def ministack_own_app_endpoint() -> Iterator[str]:
+    """MiniStack's own app on a free port for the whole session; stopped by PID at the end."""
+    from functions.runtime.emulator import MINISTACK_APP, start_ministack, stop_process
+
+    port = free_port()
+    process = start_ministack(port, REPO / "var" / "log" / f"ministack-own-app-{RUN_ID}.log", app=MINISTACK_APP)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop_process(process, timeout=10)
+
+
+@pytest.fixture(scope="session", params=["embedded", "ministack-own-app", "localstack"])
 def sqs_endpoint(request: pytest.FixtureRequest) -> str:
     if request.param == "embedded":
         return os.environ.get("SQS_ENDPOINT_URL") or os.environ["AWS_ENDPOINT_URL_SQS"]
-    return str(request.getfixturevalue("localstack_endpoint"))
+    return str(request.getfixturevalue(f"{request.param.replace('-', '_')}_endpoint"))
 
 
 @dataclass(frozen=True)

@@ -55,6 +55,9 @@ def third_party_imports(*roots: str) -> dict[str, set[str]]:
     return found
 
 
+# served by the SQS emulator's uvicorn from its own virtualenv, with MiniStack
+EMULATOR_FRONT = "functions/runtime/ministack_sqs.py"
+
 # Who imports what, and the sets ``./surge`` gives them: the functions run with the
 # run-time set plus the local runtime (Chalice, boto3, granian); load tests add `load`; tests all.
 SETS = [
@@ -69,11 +72,18 @@ def test_every_import_is_declared_in_its_set(roots: tuple[str, ...], extras: tup
     distributions = packages_distributions()
     allowed = declared(*extras)
     undeclared = {
-        module: sorted(files)
+        module: sorted(files - {EMULATOR_FRONT})
         for module, files in third_party_imports(*roots).items()
-        if not {canonical(d) for d in distributions.get(module, [module])} & allowed
+        if not {canonical(d) for d in distributions.get(module, [module])} & allowed and files - {EMULATOR_FRONT}
     }
     assert not undeclared, f"imported but not declared in pyproject.toml for {roots}: {undeclared}"
+
+
+def test_the_emulator_front_imports_only_what_the_emulators_venv_pins() -> None:
+    """It runs in ``.venv-ministack`` (requirements-emulator.txt), not with the app's sets."""
+    imported = set(third_party_imports(EMULATOR_FRONT))
+    assert imported == {"ministack"}
+    assert imported <= pins(REPO / "requirements-emulator.txt").keys()
 
 
 def test_declared_packages_are_used() -> None:
