@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
+import subprocess
 import urllib.request
 from collections.abc import Iterator
 
 import pytest
 
-from functions.runtime.emulator import REPO, free_port, start_ministack, stop_process
+from functions.runtime.emulator import MINISTACK_BIN, REPO, free_port, start_ministack, stop_process
 from tests.conftest import RUN_ID
 
 JSON = "application/x-amz-json-1.0"
@@ -95,3 +97,26 @@ def test_anything_else_goes_through_ministacks_own_app(emulator: str, case: str)
 
     assert status < 500, answer
     assert answered_by_ministacks_app(answer_headers), f"{case}: answered by the front"
+
+
+# imports the front in the emulator's virtualenv and says whether it answers SQS calls itself
+DIRECT = """
+import importlib.metadata, os, sys
+real = importlib.metadata.version
+importlib.metadata.version = lambda name: os.environ.get("FAKE_VERSION") or real(name)
+sys.path.insert(0, os.environ["REPO"])
+from functions.runtime import ministack_sqs
+print(ministack_sqs._sqs_handler is not None)
+"""
+
+
+@pytest.mark.parametrize(
+    ("environment", "direct"),
+    [({}, "True"), ({"FAKE_VERSION": "9.9.9"}, "False"), ({"AUTH": "true"}, "False")],
+    ids=["the pinned version", "another version", "AUTH=true"],
+)
+def test_only_the_pinned_ministack_without_auth_is_answered_directly(environment: dict[str, str], direct: str) -> None:
+    python = MINISTACK_BIN.with_name("python")
+    env = {k: v for k, v in os.environ.items() if k != "AUTH"} | {"REPO": str(REPO), **environment}
+    printed = subprocess.run([python, "-c", DIRECT], env=env, capture_output=True, text=True, timeout=120, check=True)
+    assert printed.stdout.strip().splitlines()[-1] == direct

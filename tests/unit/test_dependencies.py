@@ -83,7 +83,11 @@ def test_the_emulator_front_imports_only_what_the_emulators_venv_pins() -> None:
     """It runs in ``.venv-ministack`` (requirements-emulator.txt), not with the app's sets."""
     imported = set(third_party_imports(EMULATOR_FRONT))
     assert imported == {"ministack"}
-    assert imported <= pins(REPO / "requirements-emulator.txt").keys()
+    pinned = pins(REPO / "requirements-emulator.txt")
+    assert imported <= pinned.keys()
+    # it answers SQS calls itself only for the MiniStack it was written against: a new pin asks for a look
+    written_for = re.search(r'^WRITTEN_FOR = "([^"]+)"', (REPO / EMULATOR_FRONT).read_text(), re.MULTILINE)
+    assert written_for and written_for.group(1) == pinned["ministack"]
 
 
 def test_declared_packages_are_used() -> None:
