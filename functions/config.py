@@ -99,6 +99,8 @@ class Settings:
     schedule_speedup: float = 1.0
     # the embedded SQS emulator's executable; empty: the one ./surge setup installs
     ministack_bin: str = ""
+    # its SQS JSON calls answered by MiniStack's SQS module directly (functions/runtime/ministack_sqs.py)
+    ministack_sqs_direct: bool = True
     # the local stack (./surge up): its directory (empty: <repo>/var), the status file and
     # ready markers it gives its processes, how long a stop drains, whose Lambda limits apply
     var_dir: str = ""
@@ -154,6 +156,7 @@ class Settings:
             schedules_enabled=_env("SCHEDULES", "1") != "0",
             schedule_speedup=float(_env("SCHEDULE_SPEEDUP", str(cls.schedule_speedup))),
             ministack_bin=_env("MINISTACK_BIN", ""),
+            ministack_sqs_direct=_env_bool("MINISTACK_SQS_DIRECT", cls.ministack_sqs_direct),
             var_dir=_env("SURGE_VAR", ""),
             runtime_file=_env("SURGE_RUNTIME_FILE", ""),
             ready_dir=_env("SURGE_READY_DIR", ""),

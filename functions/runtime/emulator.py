@@ -47,13 +47,16 @@ def port_free(port: int, host: str = "127.0.0.1") -> bool:
 
 
 def start_ministack(
-    port: int, log_path: Path, state_dir: Path | None = None, app: str = EMULATOR_APP
+    port: int, log_path: Path, state_dir: Path | None = None, app: str | None = None
 ) -> subprocess.Popen[bytes]:
     """Start MiniStack bound to 127.0.0.1:``port`` and wait until SQS answers.
 
     With ``state_dir`` its queues (messages, in-flight ones and DLQs included) are saved
-    there on a graceful stop (SIGTERM) and loaded again on the next start."""
-    binary = Path(Settings.from_env().ministack_bin or MINISTACK_BIN)
+    there on a graceful stop (SIGTERM) and loaded again on the next start. ``app``: the ASGI
+    app to serve; by default ``EMULATOR_APP``, or ``MINISTACK_APP`` with MINISTACK_SQS_DIRECT=0."""
+    settings = Settings.from_env()
+    binary = Path(settings.ministack_bin or MINISTACK_BIN)
+    app = app or (EMULATOR_APP if settings.ministack_sqs_direct else MINISTACK_APP)
     if not binary.exists():
         raise RuntimeError(f"{binary} is missing: run ./surge setup (or set SQS_ENDPOINT_URL)")
     env = {

@@ -4,9 +4,9 @@ MiniStack routes every request through one front door for its ~40 services: serv
 tenant and IAM hooks, CloudTrail, CORS headers. For an SQS call in the JSON protocol (``POST /``
 with ``X-Amz-Target: AmazonSQS.<Action>``, what boto3 and Surge's wire client send) the answer
 comes from MiniStack's own SQS module either way; going to it directly costs the emulator a sixth
-less CPU per payment at 550 payments/s, a third less at full batches. Everything else (other
-services, the Query protocol, ``/_ministack/*``, lifespan: state saved and loaded, ``AUTH=true``)
-goes through MiniStack's app unchanged.
+to a third less CPU per message (docs/benchmarks.md). Everything else (other services, the Query
+protocol, ``/_ministack/*``, lifespan: state saved and loaded, ``AUTH=true``) goes through
+MiniStack's app unchanged.
 
 This module runs inside the emulator's own virtualenv (``uvicorn functions.runtime.ministack_sqs:app``):
 it imports MiniStack and the standard library only. Another MiniStack version (another

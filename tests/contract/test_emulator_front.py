@@ -90,6 +90,18 @@ ELSEWHERE = {
 }
 
 
+def test_with_direct_sqs_off_every_call_goes_through_ministacks_app(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MINISTACK_SQS_DIRECT", "0")
+    port = free_port()
+    process = start_ministack(port, REPO / "var" / "log" / f"ministack-own-app-{RUN_ID}.log")
+    try:
+        status, headers, body = json_call(f"http://127.0.0.1:{port}", "ListQueues", {})
+    finally:
+        stop_process(process, timeout=10)
+    assert status == 200, body
+    assert answered_by_ministacks_app(headers)
+
+
 @pytest.mark.parametrize("case", ELSEWHERE)
 def test_anything_else_goes_through_ministacks_own_app(emulator: str, case: str) -> None:
     suffix, body, headers = ELSEWHERE[case]
