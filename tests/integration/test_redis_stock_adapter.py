@@ -96,6 +96,34 @@ def test_a_batch_of_orders_is_decided_in_turn_in_one_call_as_orders_alone_would_
     assert client.smembers(stock.soldout_key) == {"1", "2"} and client.smembers(stock.series_key) == {"EUR", "USD"}
 
 
+def test_a_batch_writes_each_second_of_its_orders_statistics_once(stock: RedisStock, redis: tuple[Any, str]) -> None:
+    """Four orders of one second: the script sums them and writes the minute's hash three fields
+    a second and three totals, once each, instead of six fields an order."""
+    client, prefix = redis
+    minute = f"{prefix}stats:ord:EUR:{ACCEPTED_MS // 60_000}"
+    order(stock, (2, 1))  # the minute already holds an order: the batch adds to it
+    batch = [Reserving(new_id(), (Item(1, 1),), "EUR", ACCEPTED_MS + n) for n in range(4)]
+    batch.append(Reserving(new_id(), (Item(1, 9),), "EUR", ACCEPTED_MS))  # short: counts nothing
+    writes: list[str] = []
+    with client.monitor() as monitor:
+        stock.reserve_many(batch)
+        end = f"monitor-end-{time.monotonic_ns()}"
+        client.echo(end)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            command = monitor.next_command()
+            text = str(command["command"])
+            if end in text:
+                break
+            if command.get("client_type") == "lua" and minute in text:  # run by the script
+                writes.append(text.split(" ", 1)[0])
+    assert sorted(writes) == ["EXPIRE"] + ["HINCRBY"] * 6
+    assert client.hgetall(minute) == {
+        "c:30": "5", "s:30": "4250", "u:30": "5", "c": "5", "s": "4250", "u": "5",
+    }  # fmt: skip
+    assert client.smembers(stock.series_key) == {"EUR"}
+
+
 def test_short_never_reports_less_than_zero(stock: RedisStock, redis: tuple[Any, str]) -> None:
     client, _ = redis
     client.hset(stock.product_key(1), "available", -2)  # an operator's bad edit

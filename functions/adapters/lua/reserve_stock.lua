@@ -1,6 +1,8 @@
 -- Reserve every item of an order, or none: the stock gate of the flash sale. One call may
 -- carry several orders (the gateway's concurrent checkouts): each is decided in turn, as
--- if it had come alone, and Redis runs the whole script atomically.
+-- if it had come alone, and Redis runs the whole script atomically. The orders statistics of
+-- the reserved orders are summed per (minute, second) and written once each at the end: a
+-- batch mostly shares one second, and no order of the batch reads them.
 -- Availability never goes below zero because all items of an order are checked before any
 -- is taken. In the same call it writes each order's pending marker and the orders
 -- statistics, so a batch of checkouts costs one Redis round trip.
@@ -13,6 +15,9 @@
 -- (ms), second within the minute (0-59), number of items n, then n pairs of product id, quantity
 -- Returns one reply per order, in order: {"reserved", price1, price2, ...}
 --   | {"short", product id, available} | {"missing", product id} | {"exists", status, total cents}
+
+-- the reserved orders' statistics, summed: "<minute key> <suffix>" -> {c, s, u}, in first-seen order
+local sums, sum_ids, minutes, currencies = {}, {}, {}, {}
 
 -- k: index in KEYS of the order's marker; a: index in ARGV of its id; n: its number of items
 local function reserve(k, a, n)
@@ -57,12 +62,16 @@ local function reserve(k, a, n)
 
   -- per-second fields feed the window's edges, the minute totals the rest (see buckets.lib.lua)
   for _, suffix in ipairs({':' .. ARGV[a + 3], ''}) do
-    redis.call('HINCRBY', minute, 'c' .. suffix, 1)
-    redis.call('HINCRBY', minute, 's' .. suffix, total)
-    redis.call('HINCRBY', minute, 'u' .. suffix, units)
+    local id = minute .. ' ' .. suffix
+    local sum = sums[id]
+    if not sum then
+      sum = {minute = minute, suffix = suffix, c = 0, s = 0, u = 0}
+      sums[id] = sum
+      sum_ids[#sum_ids + 1] = id
+    end
+    sum.c, sum.s, sum.u = sum.c + 1, sum.s + total, sum.u + units
   end
-  redis.call('EXPIRE', minute, ARGV[2])
-  redis.call('SADD', KEYS[2], currency)
+  minutes[minute], currencies[currency] = true, true
   return reply
 end
 
@@ -71,5 +80,18 @@ while a <= #ARGV do
   local n = tonumber(ARGV[a + 4])
   replies[#replies + 1] = reserve(k, a, n)
   k, a = k + 2 + n, a + 5 + 2 * n
+end
+
+for _, id in ipairs(sum_ids) do
+  local sum = sums[id]
+  redis.call('HINCRBY', sum.minute, 'c' .. sum.suffix, sum.c)
+  redis.call('HINCRBY', sum.minute, 's' .. sum.suffix, sum.s)
+  redis.call('HINCRBY', sum.minute, 'u' .. sum.suffix, sum.u)
+end
+for minute in pairs(minutes) do
+  redis.call('EXPIRE', minute, ARGV[2])
+end
+for currency in pairs(currencies) do
+  redis.call('SADD', KEYS[2], currency)
 end
 return replies
