@@ -158,18 +158,24 @@ def redis_namespace(settings: Settings, name: str) -> Iterator[tuple[Any, str]]:
 CONNECTION_SETUP = frozenset({"SELECT", "HELLO", "CLIENT", "AUTH", "PING", "ECHO"})
 
 
-def redis_commands(client: Any, action: Any, sent_with: str) -> list[str]:
-    """The commands Redis ran for ``action()`` on the connection that sent a command containing
-    ``sent_with``, in order, without its set-up: MONITOR sees every client of a shared Redis."""
+def monitored(client: Any, action: Any) -> list[dict[str, Any]]:
+    """Every command MONITOR saw while ``action()`` ran (redis-py's dicts: ``command``,
+    ``client_port``, ``client_type`` "lua" for a script's own calls…), of every client."""
     end = f"monitor-end-{time.monotonic_ns()}"
-    seen: list[tuple[int, str]] = []
+    seen: list[dict[str, Any]] = []
     with client.monitor() as monitor:
         action()
         client.echo(end)
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and end not in (seen[-1][1] if seen else ""):
-            command = monitor.next_command()
-            seen.append((int(command["client_port"] or 0), str(command["command"])))
+        while time.monotonic() < deadline and end not in (str(seen[-1]["command"]) if seen else ""):
+            seen.append(monitor.next_command())
+    return seen
+
+
+def redis_commands(client: Any, action: Any, sent_with: str) -> list[str]:
+    """The commands Redis ran for ``action()`` on the connection that sent a command containing
+    ``sent_with``, in order, without its set-up: MONITOR sees every client of a shared Redis."""
+    seen = [(int(c["client_port"] or 0), str(c["command"])) for c in monitored(client, action)]
     port = next(port for port, command in seen if sent_with in command)
     names = [command.split(" ", 1)[0] for p, command in seen if p == port]
     return [name for name in names if name not in CONNECTION_SETUP]

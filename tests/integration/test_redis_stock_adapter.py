@@ -29,7 +29,7 @@ from functions.checkout.model import (
 from functions.errors import DependencyDown
 from functions.ids import new_id
 from functions.runtime.emulator import free_port
-from tests.support import redis_commands, redis_namespace
+from tests.support import monitored, redis_commands, redis_namespace
 
 # 10:20:30.456 on a day: minute 29_453_780 (of the epoch), second 30 of that minute
 ACCEPTED_MS = 1_767_226_830_456
@@ -104,19 +104,11 @@ def test_a_batch_writes_each_second_of_its_orders_statistics_once(stock: RedisSt
     order(stock, (2, 1))  # the minute already holds an order: the batch adds to it
     batch = [Reserving(new_id(), (Item(1, 1),), "EUR", ACCEPTED_MS + n) for n in range(4)]
     batch.append(Reserving(new_id(), (Item(1, 9),), "EUR", ACCEPTED_MS))  # short: counts nothing
-    writes: list[str] = []
-    with client.monitor() as monitor:
-        stock.reserve_many(batch)
-        end = f"monitor-end-{time.monotonic_ns()}"
-        client.echo(end)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            command = monitor.next_command()
-            text = str(command["command"])
-            if end in text:
-                break
-            if command.get("client_type") == "lua" and minute in text:  # run by the script
-                writes.append(text.split(" ", 1)[0])
+    writes = [
+        str(c["command"]).split(" ", 1)[0]
+        for c in monitored(client, lambda: stock.reserve_many(batch))
+        if c.get("client_type") == "lua" and minute in str(c["command"])  # run by the script
+    ]
     assert sorted(writes) == ["EXPIRE"] + ["HINCRBY"] * 6
     assert client.hgetall(minute) == {
         "c:30": "5", "s:30": "4250", "u:30": "5", "c": "5", "s": "4250", "u": "5",
